@@ -1,0 +1,17 @@
+"""The project's error types.
+
+Every predictable mistake raises a subclass of :class:`SeqImagingError` whose
+message names the file or argument, says what is wrong and what was expected.
+"""
+
+
+class SeqImagingError(Exception):
+    """Base class of every error seqimaging raises on purpose."""
+
+
+class ShapeError(SeqImagingError, ValueError):
+    """A tensor or array has the wrong shape, channel count or dtype."""
+
+
+class MissingExtraError(SeqImagingError, ImportError):
+    """An optional dependency is missing; the message names the extra to install."""
