@@ -15,16 +15,21 @@ The peephole terms (``w_c·``) are present only with ``peephole=True``. Shi et a
 peephole weight per pixel; here they are shared over space, one per channel, so that a
 model is not tied to one image size.
 
-Where the time goes, and what is done about it:
+Where the time goes on a CPU, and what is done about it (measured with
+``seqimaging bench convlstm-speed``; see the README):
 
-- The input-to-hidden convolution of a layer runs once over all frames (frames folded
-  into the batch), with the bias; only the hidden-to-hidden convolution runs per step.
-- The recurrence is one autograd function per layer (:class:`_Recurrence`). Its forward
-  saves only the gate activations and cell states. Its backward runs the data gradient
-  of the hidden-to-hidden convolution step by step, as it must, but the *weight*
-  gradient once over all steps: one large convolution instead of T small ones.
-- Nothing is concatenated per step, and the hidden-to-hidden convolution of the first
-  step is skipped when the state starts at zero.
+- Each layer is one autograd function (:class:`_LayerFunction`) with a hand-written
+  backward. It saves only the gate activations and cell states (no autograd graph of
+  pointwise ops), overwrites the activations with their gradients in place, and skips
+  the hidden-to-hidden convolution, in both directions, where the state starts at zero.
+- One convolution per step over ``[x_t, h_{t-1}]`` written into a reused buffer, in
+  channels-last layout, which oneDNN runs up to several times faster than NCHW here.
+- Per-step buffers rather than whole-sequence ones: on a CPU a fresh buffer above
+  glibc's mmap threshold (at most 32 MiB) is page-faulted on every call, which cost more
+  than one large convolution over all frames gained.
+- tanh as 2σ(2x) − 1: PyTorch's CPU sigmoid is several times faster than its tanh.
+- A single input channel is padded to two: oneDNN's kernel for one input channel is
+  about ten times slower than for two.
 """
 
 from collections.abc import Sequence
@@ -32,86 +37,113 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.nn.grad import conv2d_input, conv2d_weight
 
 from seqimaging.errors import ShapeError
 
 State = tuple[Tensor, Tensor]
+_CHANNELS_LAST = torch.channels_last
 
 
-def _conv_hh(h: Tensor, weight: Tensor) -> Tensor:
-    return F.conv2d(h, weight, padding=weight.shape[-1] // 2)
+def _tanh_(t: Tensor) -> Tensor:
+    """tanh in place, as 2σ(2x) − 1."""
+    return t.mul_(2).sigmoid_().mul_(2).sub_(1)
 
 
-class _Recurrence(torch.autograd.Function):
-    """The ConvLSTM recurrence of one layer over a whole sequence.
+def _conv_backward(grad: Tensor, inp: Tensor, weight: Tensor, bias: bool, mask) -> tuple:
+    pad = weight.shape[-1] // 2
+    return torch.ops.aten.convolution_backward(
+        grad, inp, weight, [weight.shape[0]] if bias else None,
+        [1, 1], [pad, pad], [1, 1], False, [0, 0], 1, (*mask[:2], mask[2] and bias),
+    )
 
-    Inputs are time-major: ``xg`` ``[T, B, 4H, Y, X]`` is the input projection plus bias;
-    ``h0``/``c0`` ``[B, H, Y, X]`` may be ``None`` for a zero state. Returns all hidden and
-    cell states, each ``[T, B, H, Y, X]``.
+
+class _LayerFunction(torch.autograd.Function):
+    """One ConvLSTM layer over a whole time-major sequence ``x`` ``[T, B, C, Y, X]``.
+
+    ``h0``/``c0`` ``[B, H, Y, X]`` may be ``None`` for a zero state; ``last`` ``[B]`` is the
+    index of each sequence's last valid step, or ``None`` for ``T - 1``. Returns all hidden
+    states ``[T, B, H, Y, X]`` and the cell state at ``last``.
     """
 
     @staticmethod
-    def forward(ctx, xg, weight_hh, peephole, h0, c0):
-        n = weight_hh.shape[1]
-        weight = weight_hh.to(xg.dtype)
-        peep = None if peephole is None else peephole.to(xg.dtype)
-        h = None if h0 is None else h0.to(xg.dtype)
-        c = None if c0 is None else c0.to(xg.dtype)
-        acts = torch.empty_like(xg)
-        hs = xg.new_empty(xg.shape[0], xg.shape[1], n, *xg.shape[3:])
-        cs = torch.empty_like(hs)
-        for t in range(xg.shape[0]):
-            pre = xg[t] if h is None else _conv_hh(h, weight).add_(xg[t])
-            i, f, o, g = acts[t].split(n, dim=1)
-            if peep is None or c is None:
-                torch.sigmoid(pre[:, : 3 * n], out=acts[t, :, : 3 * n])
-            else:
-                torch.sigmoid(torch.addcmul(pre[:, :n], peep[0], c), out=i)
-                torch.sigmoid(torch.addcmul(pre[:, n : 2 * n], peep[1], c), out=f)
-            torch.tanh(pre[:, 3 * n :], out=g)
-            if c is None:
-                torch.mul(i, g, out=cs[t])
-            else:
-                torch.mul(f, c, out=cs[t]).addcmul_(i, g)
-            if peep is not None:
-                torch.sigmoid(torch.addcmul(pre[:, 2 * n : 3 * n], peep[2], cs[t]), out=o)
-            torch.tanh(cs[t], out=hs[t]).mul_(o)
-            h, c = hs[t], cs[t]
-        ctx.save_for_backward(acts, hs, cs, weight_hh, peephole, h0, c0)
+    def forward(ctx, x, weight_ih, bias, weight_hh, peephole, h0, c0, last):
+        device = x.device.type
+        dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else x.dtype
+        with torch.autocast(device, enabled=False):
+            x, weight_ih, weight_hh, h0, c0, bias, peephole = (
+                None if t is None else t.to(dtype)
+                for t in (x, weight_ih, weight_hh, h0, c0, bias, peephole)
+            )
+            channels = max(x.shape[2], 2)
+            weight = torch.cat([F.pad(weight_ih, (0, 0, 0, 0, 0, channels - x.shape[2])),
+                                weight_hh], dim=1)
+            steps, batch, n = x.shape[0], x.shape[1], weight_hh.shape[1]
+            hs = torch.empty((steps * batch, n, *x.shape[3:]), dtype=dtype, device=x.device,
+                             memory_format=_CHANNELS_LAST).unflatten(0, (steps, batch))
+            gates, cs = [], []
+            c_last = None if last is None else torch.empty_like(hs[0])
+            h, c = h0, c0
+            for t in range(steps):
+                inp = _step_input(x[t], h, channels)
+                pre = F.conv2d(inp, weight[:, : inp.shape[1]], bias, padding=weight.shape[-1] // 2)
+                i, f, o, g = pre.split(n, dim=1)
+                if peephole is None:
+                    pre[:, : 3 * n].sigmoid_()
+                elif c is None:
+                    pre[:, : 2 * n].sigmoid_()
+                else:
+                    i.addcmul_(peephole[0], c).sigmoid_()
+                    f.addcmul_(peephole[1], c).sigmoid_()
+                _tanh_(g)
+                c = i * g if c is None else torch.mul(f, c).addcmul_(i, g)
+                if peephole is not None:
+                    o.addcmul_(peephole[2], c).sigmoid_()
+                h = _tanh_(hs[t].copy_(c)).mul_(o)
+                gates.append(pre)
+                cs.append(c)
+                if last is not None:
+                    c_last[last == t] = c[last == t]
+        ctx.save_for_backward(x, weight, bias, peephole, h0, c0, hs, last, *gates, *cs)
+        ctx.shapes = (weight_ih.shape[1], channels)
         ctx.set_materialize_grads(False)
-        return hs, cs
+        return hs, cs[-1] if last is None else c_last
 
     @staticmethod
     @torch.autograd.function.once_differentiable
-    def backward(ctx, dhs, dcs):
-        if dhs is None and dcs is None:
-            return None, None, None, None, None
-        acts, hs, cs, weight_hh, peephole, h0, c0 = ctx.saved_tensors
-        n, dtype = weight_hh.shape[1], acts.dtype
-        weight = weight_hh.to(dtype)
-        peep = None if peephole is None else peephole.to(dtype)
-        c_first = None if c0 is None else c0.to(dtype)
-        dxg = torch.empty_like(acts)
-        dh_next = dc_next = None  # gradients reaching h_t, c_t from step t + 1
-        for t in reversed(range(acts.shape[0])):
-            i, f, o, g = acts[t].split(n, dim=1)
-            di, df, do, dg = dxg[t].split(n, dim=1)
-            c_prev = cs[t - 1] if t > 0 else c_first
+    def backward(ctx, dhs, dc_last):
+        if dhs is None and dc_last is None:
+            return (None,) * 8
+        x, weight, bias, peephole, h0, c0, hs, last, *saved = ctx.saved_tensors
+        in_channels, channels = ctx.shapes
+        steps = len(hs)
+        gates, cs = saved[:steps], saved[steps:]
+        n = hs.shape[2]
+        dx = torch.empty_like(x) if ctx.needs_input_grad[0] else None
+        dweight = torch.zeros_like(weight)
+        dbias = None if bias is None else torch.zeros_like(bias)
+        dpeephole = None if peephole is None else torch.zeros_like(peephole)
+        dh_next = dc_next = None  # gradients reaching h_t and c_t from step t + 1
+        for t in reversed(range(steps)):
+            i, f, o, g = gates[t].split(n, dim=1)
+            dpre = torch.empty_like(gates[t])
+            di, df, do, dg = dpre.split(n, dim=1)
+            c_prev = cs[t - 1] if t > 0 else c0
             dh = dh_next if dhs is None else dhs[t] if dh_next is None else dh_next.add_(dhs[t])
+            dc = dc_next
+            if dc_last is not None and last is not None:
+                ends = (last == t).to(dc_last.dtype)[:, None, None, None]
+                dc = dc_last * ends if dc is None else dc.addcmul_(dc_last, ends)
+            elif dc_last is not None and t == steps - 1:
+                dc = dc_last.clone()
             if dh is None:
                 do.zero_()
-                dc = dcs[t].clone()
             else:
-                tanh_c = torch.tanh(cs[t])
+                tanh_c = _tanh_(cs[t].clone())
                 torch.mul(dh, tanh_c, out=do).mul_(o).mul_(1 - o)
-                dc = dh * o * (1 - tanh_c * tanh_c)
-                if peep is not None:
-                    dc.addcmul_(do, peep[2])
-                if dcs is not None:
-                    dc.add_(dcs[t])
-            if dc_next is not None:
-                dc.add_(dc_next)
+                dc_h = tanh_c.mul_(tanh_c).neg_().add_(1).mul_(o).mul_(dh)
+                if peephole is not None:
+                    dc_h.addcmul_(do, peephole[2])
+                dc = dc_h if dc is None else dc_h.add_(dc)
             torch.mul(dc, g, out=di).mul_(i).mul_(1 - i)
             torch.mul(dc, i, out=dg).mul_(1 - g * g)
             if c_prev is None:
@@ -119,32 +151,48 @@ class _Recurrence(torch.autograd.Function):
             else:
                 torch.mul(dc, c_prev, out=df).mul_(f).mul_(1 - f)
             dc_next = dc.mul_(f)
-            if peep is not None:
-                dc_next.addcmul_(di, peep[0]).addcmul_(df, peep[1])
-            if t > 0 or h0 is not None:
-                dh_next = conv2d_input(hs.shape[1:], weight, dxg[t], padding=weight.shape[-1] // 2)
+            if peephole is not None:
+                dc_next.addcmul_(di, peephole[0]).addcmul_(df, peephole[1])
+                dpeephole[2] += (do * cs[t]).sum((0, 2, 3))[:, None, None]
+                if c_prev is not None:
+                    dpeephole[0] += (di * c_prev).sum((0, 2, 3))[:, None, None]
+                    dpeephole[1] += (df * c_prev).sum((0, 2, 3))[:, None, None]
+            h_prev = hs[t - 1] if t > 0 else h0
+            inp = _step_input(x[t], h_prev, channels)
+            d_inp, d_w, d_b = _conv_backward(
+                dpre, inp, weight[:, : inp.shape[1]], bias is not None,
+                (h_prev is not None or dx is not None, True, True),
+            )
+            dweight[:, : inp.shape[1]] += d_w
+            if dbias is not None:
+                dbias += d_b
+            if dx is not None:
+                dx[t] = d_inp[:, :in_channels]
+            dh_next = None if h_prev is None else d_inp[:, channels:]
+        return (
+            dx,
+            dweight[:, :in_channels],
+            dbias,
+            dweight[:, channels:],
+            dpeephole,
+            None if h0 is None else dh_next,
+            None if c0 is None else dc_next,
+            None,
+        )
 
-        dweight = dpeephole = None
-        if ctx.needs_input_grad[1]:  # one convolution over all steps
-            h_prev = hs[:-1] if h0 is None else torch.cat([h0.to(dtype)[None], hs[:-1]])
-            dgates = dxg[len(dxg) - len(h_prev) :]
-            dweight = (
-                conv2d_weight(h_prev.flatten(0, 1), weight.shape, dgates.flatten(0, 1),
-                              padding=weight.shape[-1] // 2)
-                if len(h_prev)
-                else torch.zeros_like(weight)
-            ).to(weight_hh.dtype)
-        if ctx.needs_input_grad[2]:
-            c_prev = cs[:-1] if c0 is None else torch.cat([c_first[None], cs[:-1]])
-            k, dims = len(cs) - len(c_prev), (0, 1, 3, 4)
-            dpeephole = torch.stack([
-                (dxg[k:, :, :n] * c_prev).sum(dims),
-                (dxg[k:, :, n : 2 * n] * c_prev).sum(dims),
-                (dxg[:, :, 2 * n : 3 * n] * cs).sum(dims),
-            ]).view_as(peephole).to(peephole.dtype)
-        dh0 = None if h0 is None else dh_next.to(h0.dtype)
-        dc0 = None if c0 is None else dc_next.to(c0.dtype)
-        return dxg, dweight, dpeephole, dh0, dc0
+
+def _step_input(x_t: Tensor, h: Tensor | None, channels: int) -> Tensor:
+    """``[x_t, 0…, h]`` in channels-last layout, ``x_t`` zero-padded to ``channels``."""
+    hidden = 0 if h is None else h.shape[1]
+    inp = torch.empty(
+        (x_t.shape[0], channels + hidden, *x_t.shape[2:]),
+        dtype=x_t.dtype, device=x_t.device, memory_format=_CHANNELS_LAST,
+    )
+    inp[:, : x_t.shape[1]] = x_t
+    inp[:, x_t.shape[1] : channels] = 0
+    if h is not None:
+        inp[:, channels:] = h
+    return inp
 
 
 class ConvLSTMLayer(nn.Module):
@@ -192,12 +240,21 @@ class ConvLSTMLayer(nn.Module):
         for p in self.parameters():
             nn.init.uniform_(p, -(fan_in**-0.5), fan_in**-0.5)
 
-    def forward(self, x: Tensor, h0: Tensor | None = None, c0: Tensor | None = None) -> State:
-        """Run over ``x`` ``[T, B, C, Y, X]``; return all hidden and cell states ``[T, B, H, Y, X]``."""
-        steps, batch = x.shape[:2]
-        xg = F.conv2d(x.flatten(0, 1), self.weight_ih, self.bias, padding=self.kernel_size // 2)
-        xg = xg.view(steps, batch, *xg.shape[1:])
-        return _Recurrence.apply(xg, self.weight_hh, self.peephole, h0, c0)
+    def forward(
+        self,
+        x: Tensor,
+        h0: Tensor | None = None,
+        c0: Tensor | None = None,
+        last: Tensor | None = None,
+    ) -> State:
+        """Run over a time-major ``x`` ``[T, B, C, Y, X]`` from ``(h0, c0)`` (zero if ``None``).
+
+        Returns every hidden state ``[T, B, H, Y, X]`` and the cell state ``[B, H, Y, X]``
+        at step ``last`` ``[B]`` of each sequence (the final step if ``None``).
+        """
+        return _LayerFunction.apply(
+            x, self.weight_ih, self.bias, self.weight_hh, self.peephole, h0, c0, last
+        )
 
 
 def _per_layer(value, layers: int, name: str) -> list[int]:
@@ -284,8 +341,10 @@ class ConvLSTM(nn.Module):
         """
         self._check_input(x, state, lengths)
         seq = x.transpose(0, 1)  # time-major: each step's slice is contiguous
+        last = None
         if lengths is not None:
             lengths = lengths.to(device=x.device, dtype=torch.long)
+            last = lengths - 1
         final = []
         for layer, cells in enumerate(self.layers):
             h0c0 = (None, None) if state is None else state[layer]
@@ -293,14 +352,9 @@ class ConvLSTM(nn.Module):
             for direction, cell in enumerate(cells):
                 h0, c0 = (t if t is None else t.chunk(len(cells), dim=1)[direction] for t in h0c0)
                 inp = seq if direction == 0 else _reverse(seq, lengths)
-                hs, cs = cell(inp, h0, c0)
-                if lengths is None:
-                    last_h.append(hs[-1])
-                    last_c.append(cs[-1])
-                else:
-                    batch = torch.arange(len(lengths), device=x.device)
-                    last_h.append(hs[lengths - 1, batch])
-                    last_c.append(cs[lengths - 1, batch])
+                hs, c = cell(inp, h0, c0, last)
+                last_h.append(hs[-1] if last is None else hs[last, torch.arange(len(last))])
+                last_c.append(c)
                 outputs.append(hs if direction == 0 else _reverse(hs, lengths))
             seq = torch.cat(outputs, dim=2) if len(outputs) > 1 else outputs[0]
             final.append((torch.cat(last_h, dim=1), torch.cat(last_c, dim=1)))
@@ -338,6 +392,8 @@ class ConvLSTM(nn.Module):
                     f"state has {len(state)} entries; expected one (h, c) per layer ({len(self.layers)})"
                 )
             for layer, (hc, hidden) in enumerate(zip(state, self.hidden_channels, strict=True)):
+                if len(hc) != 2:
+                    raise ShapeError(f"state[{layer}] has {len(hc)} tensors; expected (h, c)")
                 expected = (batch, hidden * len(self.layers[layer]), height, width)
                 for name, t in zip("hc", hc, strict=True):
                     if tuple(t.shape) != expected:
@@ -373,11 +429,11 @@ class ConvLSTM(nn.Module):
             kernels.append(kh)
         ours = cls(
             model.input_dim, list(model.hidden_dim), kernels, bias=convs[0].bias is not None
-        )
+        ).to(convs[0].weight)
         with torch.no_grad():
             for conv, (cell,) in zip(convs, ours.layers, strict=True):
                 cell.weight_ih.copy_(conv.weight[:, : cell.in_channels])
                 cell.weight_hh.copy_(conv.weight[:, cell.in_channels :])
                 if conv.bias is not None:
                     cell.bias.copy_(conv.bias)
-        return ours.to(convs[0].weight.device)
+        return ours

@@ -1,0 +1,235 @@
+"""``seqimaging bench convlstm-speed``: our ConvLSTM against torchgeo's, same weights.
+
+Each setting times a training step (forward, backward, SGD step) and inference
+(``no_grad``) of both models, alternating them, and reports medians after warm-up,
+the ratio torchgeo/ours (speed-up), achieved GFLOP/s against the machine's conv2d peak
+measured in the same run, and peak memory of one training step.
+
+FLOPs are nominal and identical for both models: per layer and step, one k×k convolution
+of ``C_in + H`` channels into ``4H`` gates (2 FLOPs per multiply-add); training counts
+three times the forward (forward, input gradient, weight gradient).
+"""
+
+import json
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seqimaging._optional import require
+from seqimaging.bench.environment import environment
+from seqimaging.models import ConvLSTM
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One benchmark shape: ``[B, T, C, H, W]`` input, hidden channels per layer, kernel."""
+
+    name: str
+    batch: int
+    steps: int
+    channels: int
+    size: int
+    hidden: tuple[int, ...]
+    kernel: int
+
+    def forward_flops(self) -> int:
+        total, c_in = 0, self.channels
+        for h in self.hidden:
+            total += 2 * self.batch * self.steps * self.size**2 * 4 * h * (c_in + h) * self.kernel**2
+            c_in = h
+        return total
+
+
+SETTINGS = (
+    Setting("a: OpenSTL ConvLSTM-S, CPU-narrowed", 8, 10, 16, 16, (64, 64, 64, 64), 5),
+    Setting("b: cine-like", 4, 20, 1, 64, (32, 32), 3),
+    Setting("c: Sentinel-2-like", 16, 12, 13, 32, (64,), 3),
+    Setting("d: small", 8, 10, 4, 32, (16, 16), 3),
+)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _median_times(
+    fns: dict[str, Callable[[], None]], repeats: int, warmup: int, device: torch.device
+) -> dict[str, float]:
+    """Median seconds of each function, calling them in alternation."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for rep in range(warmup + repeats):
+        for name, fn in fns.items():
+            _sync(device)
+            start = time.perf_counter()
+            fn()
+            _sync(device)
+            if rep >= warmup:
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def _peak_bytes(fn: Callable[[], None], device: torch.device) -> int:
+    """Peak bytes allocated while ``fn`` runs, above what was allocated before."""
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+        before = torch.cuda.memory_allocated(device)
+        fn()
+        return torch.cuda.max_memory_allocated(device) - before
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn()
+    with tempfile.TemporaryDirectory() as tmp:
+        trace = Path(tmp) / "trace.json"
+        prof.export_chrome_trace(str(trace))
+        events = json.loads(trace.read_text())["traceEvents"]
+    memory = [e["args"] for e in events if e.get("name") == "[memory]"]
+    if not memory:
+        return 0
+    start = memory[0]["Total Allocated"] - memory[0]["Bytes"]
+    return max(m["Total Allocated"] for m in memory) - start
+
+
+def conv_peak(settings: tuple[Setting, ...], device: torch.device, autocast: bool) -> float:
+    """Best conv2d GFLOP/s over each layer's convolution with all frames in one batch."""
+    best = 0.0
+    for s in settings:
+        c_in = s.channels
+        for h in s.hidden:
+            x = torch.randn(s.batch * s.steps, c_in + h, s.size, s.size, device=device)
+            w = torch.randn(4 * h, c_in + h, s.kernel, s.kernel, device=device)
+            flops = 2 * x.shape[0] * s.size**2 * 4 * h * (c_in + h) * s.kernel**2
+
+            def conv(x=x, w=w):
+                with torch.autocast(device.type, torch.bfloat16, enabled=autocast):
+                    F.conv2d(x, w, padding=s.kernel // 2)
+
+            seconds = _median_times({"conv": conv}, repeats=5, warmup=2, device=device)["conv"]
+            best = max(best, flops / seconds / 1e9)
+            c_in = h
+    return best
+
+
+def _steps(
+    model: nn.Module, run: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, autocast: bool
+) -> tuple[Callable[[], None], Callable[[], None]]:
+    optimiser = torch.optim.SGD(model.parameters(), lr=1e-4)
+
+    def train() -> None:
+        optimiser.zero_grad(set_to_none=True)
+        with torch.autocast(x.device.type, torch.bfloat16, enabled=autocast):
+            loss = run(x).float().square().mean()
+        loss.backward()
+        optimiser.step()
+
+    @torch.no_grad()
+    def infer() -> None:
+        with torch.autocast(x.device.type, torch.bfloat16, enabled=autocast):
+            run(x)
+
+    return train, infer
+
+
+def run_setting(
+    setting: Setting, device: torch.device, repeats: int, warmup: int, autocast: bool, seed: int
+) -> dict:
+    """Time and measure both models on one setting; return one result row."""
+    torchgeo_models = require("torchgeo.models", extra="geo")
+    torch.manual_seed(seed)
+    peer = torchgeo_models.ConvLSTM(
+        setting.channels, list(setting.hidden), setting.kernel, len(setting.hidden)
+    ).to(device)
+    ours = ConvLSTM.from_torchgeo(peer)
+    x = torch.randn(
+        setting.batch, setting.steps, setting.channels, setting.size, setting.size, device=device
+    )
+    peer_train, peer_infer = _steps(peer, lambda v: peer.forward_features(v)[0][-1], x, autocast)
+    ours_train, ours_infer = _steps(ours, lambda v: ours(v)[0], x, autocast)
+    row: dict = {"setting": asdict(setting)}
+    for mode, fns, flops in [
+        ("train", {"torchgeo": peer_train, "ours": ours_train}, 3 * setting.forward_flops()),
+        ("infer", {"torchgeo": peer_infer, "ours": ours_infer}, setting.forward_flops()),
+    ]:
+        seconds = _median_times(fns, repeats, warmup, device)
+        row[mode] = {
+            "seconds": seconds,
+            "speedup": seconds["torchgeo"] / seconds["ours"],
+            "gflops": {name: flops / t / 1e9 for name, t in seconds.items()},
+        }
+    memory = {"torchgeo": _peak_bytes(peer_train, device), "ours": _peak_bytes(ours_train, device)}
+    row["train_peak_bytes"] = memory
+    row["train_memory_ratio"] = memory["ours"] / memory["torchgeo"]
+    return row
+
+
+def format_table(result: dict) -> str:
+    """A markdown table of one run."""
+    peak = result["conv_peak_gflops"]
+    lines = [
+        f"conv2d peak: {peak:.0f} GFLOP/s on {result['device']}"
+        + (" (bf16 autocast)" if result["autocast"] else ""),
+        "",
+        "| setting | mode | torchgeo ms | ours ms | speed-up | torchgeo % peak | ours % peak "
+        "| memory ours/torchgeo |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in result["rows"]:
+        for mode in ("train", "infer"):
+            m = row[mode]
+            memory = f"{row['train_memory_ratio']:.2f}" if mode == "train" else ""
+            lines.append(
+                f"| {row['setting']['name']} | {mode} | {1e3 * m['seconds']['torchgeo']:.1f} "
+                f"| {1e3 * m['seconds']['ours']:.1f} | {m['speedup']:.2f}× "
+                f"| {100 * m['gflops']['torchgeo'] / peak:.0f}% "
+                f"| {100 * m['gflops']['ours'] / peak:.0f}% | {memory} |"
+            )
+    for mode in ("train", "infer"):
+        lines.append(f"\ngeometric-mean speed-up, {mode}: {result['geomean_speedup'][mode]:.2f}×")
+    return "\n".join(lines)
+
+
+def run(
+    out: Path | None = None,
+    *,
+    repeats: int = 7,
+    warmup: int = 2,
+    device: str | None = None,
+    settings: tuple[Setting, ...] = SETTINGS,
+    seed: int = 0,
+) -> dict:
+    """Run the grid, print the table, and write ``convlstm_speed.json`` under ``out``.
+
+    On a GPU the grid runs under bf16 autocast.
+    """
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    autocast = dev.type == "cuda"
+    rows = [run_setting(s, dev, repeats, warmup, autocast, seed) for s in settings]
+    result = {
+        "benchmark": "convlstm-speed",
+        "device": str(dev),
+        "autocast": autocast,
+        "repeats": repeats,
+        "warmup": warmup,
+        "seed": seed,
+        "conv_peak_gflops": conv_peak(settings, dev, autocast),
+        "rows": rows,
+        "geomean_speedup": {
+            mode: statistics.geometric_mean(r[mode]["speedup"] for r in rows)
+            for mode in ("train", "infer")
+        },
+        "environment": environment(),
+    }
+    print(format_table(result))
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "convlstm_speed.json").write_text(json.dumps(result, indent=2))
+        (out / "convlstm_speed.md").write_text(format_table(result) + "\n")
+    return result
