@@ -70,10 +70,11 @@ class _LayerFunction(torch.autograd.Function):
         device = x.device.type
         dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else x.dtype
         with torch.autocast(device, enabled=False):
-            x, weight_ih, weight_hh, h0, c0, bias, peephole = (
+            x, weight_ih, weight_hh, bias, peephole = (
                 None if t is None else t.to(dtype)
-                for t in (x, weight_ih, weight_hh, h0, c0, bias, peephole)
+                for t in (x, weight_ih, weight_hh, bias, peephole)
             )
+            h0, c0 = (_layout(t, dtype) for t in (h0, c0))
             channels = max(x.shape[2], 2)
             weight = torch.cat([F.pad(weight_ih, (0, 0, 0, 0, 0, channels - x.shape[2])),
                                 weight_hh], dim=1)
@@ -81,10 +82,13 @@ class _LayerFunction(torch.autograd.Function):
             hs = torch.empty((steps * batch, n, *x.shape[3:]), dtype=dtype, device=x.device,
                              memory_format=_CHANNELS_LAST).unflatten(0, (steps, batch))
             gates, cs = [], []
+            training = any(ctx.needs_input_grad)
             c_last = None if last is None else torch.empty_like(hs[0])
+            buffer = torch.empty((batch, channels + n, *x.shape[3:]), dtype=dtype,
+                                 device=x.device, memory_format=_CHANNELS_LAST)
             h, c = h0, c0
             for t in range(steps):
-                inp = _step_input(x[t], h, channels)
+                inp = _step_input(buffer, x[t], h)
                 pre = F.conv2d(inp, weight[:, : inp.shape[1]], bias, padding=weight.shape[-1] // 2)
                 i, f, o, g = pre.split(n, dim=1)
                 if peephole is None:
@@ -99,14 +103,15 @@ class _LayerFunction(torch.autograd.Function):
                 if peephole is not None:
                     o.addcmul_(peephole[2], c).sigmoid_()
                 h = _tanh_(hs[t].copy_(c)).mul_(o)
-                gates.append(pre)
-                cs.append(c)
+                if training:  # kept for backward; in inference they are freed at once
+                    gates.append(pre)
+                    cs.append(c)
                 if last is not None:
                     c_last[last == t] = c[last == t]
         ctx.save_for_backward(x, weight, bias, peephole, h0, c0, hs, last, *gates, *cs)
         ctx.shapes = (weight_ih.shape[1], channels)
         ctx.set_materialize_grads(False)
-        return hs, cs[-1] if last is None else c_last
+        return hs, c if last is None else c_last
 
     @staticmethod
     @torch.autograd.function.once_differentiable
@@ -114,6 +119,7 @@ class _LayerFunction(torch.autograd.Function):
         if dhs is None and dc_last is None:
             return (None,) * 8
         x, weight, bias, peephole, h0, c0, hs, last, *saved = ctx.saved_tensors
+        dc_last = _layout(dc_last, hs.dtype)
         in_channels, channels = ctx.shapes
         steps = len(hs)
         gates, cs = saved[:steps], saved[steps:]
@@ -122,13 +128,16 @@ class _LayerFunction(torch.autograd.Function):
         dweight = torch.zeros_like(weight)
         dbias = None if bias is None else torch.zeros_like(bias)
         dpeephole = None if peephole is None else torch.zeros_like(peephole)
+        buffer = torch.empty((x.shape[1], channels + n, *x.shape[3:]), dtype=hs.dtype,
+                             device=x.device, memory_format=_CHANNELS_LAST)
+        dpre = torch.empty_like(gates[0])  # reused: step t's pre-activation gradients
         dh_next = dc_next = None  # gradients reaching h_t and c_t from step t + 1
         for t in reversed(range(steps)):
             i, f, o, g = gates[t].split(n, dim=1)
-            dpre = torch.empty_like(gates[t])
             di, df, do, dg = dpre.split(n, dim=1)
             c_prev = cs[t - 1] if t > 0 else c0
-            dh = dh_next if dhs is None else dhs[t] if dh_next is None else dh_next.add_(dhs[t])
+            dh_out = None if dhs is None else _layout(dhs[t], dhs.dtype)
+            dh = dh_out if dh_next is None else dh_next if dh_out is None else dh_next.add_(dh_out)
             dc = dc_next
             if dc_last is not None and last is not None:
                 ends = (last == t).to(dc_last.dtype)[:, None, None, None]
@@ -139,17 +148,21 @@ class _LayerFunction(torch.autograd.Function):
                 do.zero_()
             else:
                 tanh_c = _tanh_(cs[t].clone())
-                torch.mul(dh, tanh_c, out=do).mul_(o).mul_(1 - o)
+                torch.mul(dh, tanh_c, out=do).mul_(o)
+                do.addcmul_(do, o, value=-1)  # σ' = σ(1 - σ), without temporaries
                 dc_h = tanh_c.mul_(tanh_c).neg_().add_(1).mul_(o).mul_(dh)
                 if peephole is not None:
                     dc_h.addcmul_(do, peephole[2])
                 dc = dc_h if dc is None else dc_h.add_(dc)
-            torch.mul(dc, g, out=di).mul_(i).mul_(1 - i)
-            torch.mul(dc, i, out=dg).mul_(1 - g * g)
+            torch.mul(dc, g, out=di).mul_(i)
+            di.addcmul_(di, i, value=-1)
+            torch.mul(dc, i, out=dg)
+            dg.addcmul_(dg, g, value=-1).addcmul_(dg, g)  # tanh' = (1 - g)(1 + g)
             if c_prev is None:
                 df.zero_()
             else:
-                torch.mul(dc, c_prev, out=df).mul_(f).mul_(1 - f)
+                torch.mul(dc, c_prev, out=df).mul_(f)
+                df.addcmul_(df, f, value=-1)
             dc_next = dc.mul_(f)
             if peephole is not None:
                 dc_next.addcmul_(di, peephole[0]).addcmul_(df, peephole[1])
@@ -158,17 +171,20 @@ class _LayerFunction(torch.autograd.Function):
                     dpeephole[0] += (di * c_prev).sum((0, 2, 3))[:, None, None]
                     dpeephole[1] += (df * c_prev).sum((0, 2, 3))[:, None, None]
             h_prev = hs[t - 1] if t > 0 else h0
-            inp = _step_input(x[t], h_prev, channels)
-            d_inp, d_w, d_b = _conv_backward(
-                dpre, inp, weight[:, : inp.shape[1]], bias is not None,
-                (h_prev is not None or dx is not None, True, True),
-            )
+            inp = _step_input(buffer, x[t], h_prev)
+            _, d_w, d_b = _conv_backward(dpre, inp, weight[:, : inp.shape[1]], bias is not None,
+                                         (False, True, True))
             dweight[:, : inp.shape[1]] += d_w
             if dbias is not None:
                 dbias += d_b
-            if dx is not None:
+            if dx is not None:  # the input gradient, with h's when it is needed too
+                d_inp = _conv_backward(dpre, inp, weight[:, : inp.shape[1]], False,
+                                       (True, False, False))[0]
                 dx[t] = d_inp[:, :in_channels]
-            dh_next = None if h_prev is None else d_inp[:, channels:]
+                dh_next = None if h_prev is None else d_inp[:, channels:]
+            elif h_prev is not None:  # h's gradient only: the input channels cost nothing
+                dh_next = _conv_backward(dpre, h_prev, weight[:, channels:], False,
+                                         (True, False, False))[0]
         return (
             dx,
             dweight[:, :in_channels],
@@ -181,18 +197,24 @@ class _LayerFunction(torch.autograd.Function):
         )
 
 
-def _step_input(x_t: Tensor, h: Tensor | None, channels: int) -> Tensor:
-    """``[x_t, 0…, h]`` in channels-last layout, ``x_t`` zero-padded to ``channels``."""
-    hidden = 0 if h is None else h.shape[1]
-    inp = torch.empty(
-        (x_t.shape[0], channels + hidden, *x_t.shape[2:]),
-        dtype=x_t.dtype, device=x_t.device, memory_format=_CHANNELS_LAST,
-    )
-    inp[:, : x_t.shape[1]] = x_t
-    inp[:, x_t.shape[1] : channels] = 0
-    if h is not None:
-        inp[:, channels:] = h
-    return inp
+def _layout(t: Tensor | None, dtype: torch.dtype) -> Tensor | None:
+    """``t`` as ``dtype`` in channels-last layout: mixing layouts in pointwise ops is slow."""
+    return None if t is None else t.to(dtype=dtype, memory_format=_CHANNELS_LAST)
+
+
+def _step_input(buffer: Tensor, x_t: Tensor, h: Tensor | None) -> Tensor:
+    """Fill ``buffer`` with ``[x_t, 0…, h]``; without ``h``, return its first channels only.
+
+    ``buffer`` is ``[B, C' + H, Y, X]`` in channels-last layout, reused at every step: a
+    fresh buffer per step would be page-faulted in again each time.
+    """
+    channels = buffer.shape[1] - (0 if h is None else h.shape[1])
+    buffer[:, : x_t.shape[1]] = x_t
+    buffer[:, x_t.shape[1] : channels] = 0
+    if h is None:
+        return buffer[:, :channels]
+    buffer[:, channels:] = h
+    return buffer
 
 
 class ConvLSTMLayer(nn.Module):
