@@ -52,8 +52,10 @@ def main(steps: int = 150, seed: int = 0) -> None:
     with torch.no_grad():
         model_mse = nn.functional.mse_loss(model(test)[:, :-1], test[:, 1:]).item()
     persistence_mse = nn.functional.mse_loss(test[:, :-1], test[:, 1:]).item()
-    print(f"test (64 unseen sequences, seed {seed + 1}): ConvLSTM MSE {model_mse:.5f}, "
-          f"persistence MSE {persistence_mse:.5f}, skill {1 - model_mse / persistence_mse:.2f}")
+    print(
+        f"test (64 unseen sequences, seed {seed + 1}): ConvLSTM MSE {model_mse:.5f}, "
+        f"persistence MSE {persistence_mse:.5f}, skill {1 - model_mse / persistence_mse:.2f}"
+    )
 
 
 if __name__ == "__main__":

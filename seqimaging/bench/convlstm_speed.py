@@ -42,7 +42,9 @@ class Setting:
     def forward_flops(self) -> int:
         total, c_in = 0, self.channels
         for h in self.hidden:
-            total += 2 * self.batch * self.steps * self.size**2 * 4 * h * (c_in + h) * self.kernel**2
+            total += (
+                2 * self.batch * self.steps * self.size**2 * 4 * h * (c_in + h) * self.kernel**2
+            )
             c_in = h
         return total
 
@@ -99,7 +101,10 @@ def _peak_bytes(fn: Callable[[], None], device: torch.device) -> int:
 
 
 def conv_peak(settings: tuple[Setting, ...], device: torch.device, autocast: bool) -> float:
-    """Best conv2d GFLOP/s over each layer's convolution with all frames in one batch."""
+    """Best conv2d GFLOP/s over each layer's convolution with all frames in one batch.
+
+    ``run`` measures it before and after the grid and keeps the larger.
+    """
     best = 0.0
     for s in settings:
         c_in = s.channels
@@ -108,9 +113,9 @@ def conv_peak(settings: tuple[Setting, ...], device: torch.device, autocast: boo
             w = torch.randn(4 * h, c_in + h, s.kernel, s.kernel, device=device)
             flops = 2 * x.shape[0] * s.size**2 * 4 * h * (c_in + h) * s.kernel**2
 
-            def conv(x=x, w=w):
+            def conv(x=x, w=w, padding=s.kernel // 2):
                 with torch.autocast(device.type, torch.bfloat16, enabled=autocast):
-                    F.conv2d(x, w, padding=s.kernel // 2)
+                    F.conv2d(x, w, padding=padding)
 
             seconds = _median_times({"conv": conv}, repeats=5, warmup=2, device=device)["conv"]
             best = max(best, flops / seconds / 1e9)
@@ -211,6 +216,7 @@ def run(
     """
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     autocast = dev.type == "cuda"
+    peak_before = conv_peak(settings, dev, autocast)
     rows = [run_setting(s, dev, repeats, warmup, autocast, seed) for s in settings]
     result = {
         "benchmark": "convlstm-speed",
@@ -219,7 +225,7 @@ def run(
         "repeats": repeats,
         "warmup": warmup,
         "seed": seed,
-        "conv_peak_gflops": conv_peak(settings, dev, autocast),
+        "conv_peak_gflops": max(peak_before, conv_peak(settings, dev, autocast)),
         "rows": rows,
         "geomean_speedup": {
             mode: statistics.geometric_mean(r[mode]["speedup"] for r in rows)

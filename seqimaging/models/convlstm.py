@@ -52,8 +52,17 @@ def _tanh_(t: Tensor) -> Tensor:
 def _conv_backward(grad: Tensor, inp: Tensor, weight: Tensor, bias: bool, mask) -> tuple:
     pad = weight.shape[-1] // 2
     return torch.ops.aten.convolution_backward(
-        grad, inp, weight, [weight.shape[0]] if bias else None,
-        [1, 1], [pad, pad], [1, 1], False, [0, 0], 1, (*mask[:2], mask[2] and bias),
+        grad,
+        inp,
+        weight,
+        [weight.shape[0]] if bias else None,
+        [1, 1],
+        [pad, pad],
+        [1, 1],
+        False,
+        [0, 0],
+        1,
+        (*mask[:2], mask[2] and bias),
     )
 
 
@@ -75,17 +84,24 @@ class _LayerFunction(torch.autograd.Function):
                 for t in (x, weight_ih, weight_hh, bias, peephole)
             )
             h0, c0 = (_layout(t, dtype) for t in (h0, c0))
-            channels = max(x.shape[2], 2)
-            weight = torch.cat([F.pad(weight_ih, (0, 0, 0, 0, 0, channels - x.shape[2])),
-                                weight_hh], dim=1)
+            weight = _joint_weight(weight_ih, weight_hh)
+            channels = weight.shape[1] - weight_hh.shape[1]
             steps, batch, n = x.shape[0], x.shape[1], weight_hh.shape[1]
-            hs = torch.empty((steps * batch, n, *x.shape[3:]), dtype=dtype, device=x.device,
-                             memory_format=_CHANNELS_LAST).unflatten(0, (steps, batch))
+            hs = torch.empty(
+                (steps * batch, n, *x.shape[3:]),
+                dtype=dtype,
+                device=x.device,
+                memory_format=_CHANNELS_LAST,
+            ).unflatten(0, (steps, batch))
             gates, cs = [], []
             training = any(ctx.needs_input_grad)
             c_last = None if last is None else torch.empty_like(hs[0])
-            buffer = torch.empty((batch, channels + n, *x.shape[3:]), dtype=dtype,
-                                 device=x.device, memory_format=_CHANNELS_LAST)
+            buffer = torch.empty(
+                (batch, channels + n, *x.shape[3:]),
+                dtype=dtype,
+                device=x.device,
+                memory_format=_CHANNELS_LAST,
+            )
             h, c = h0, c0
             for t in range(steps):
                 inp = _step_input(buffer, x[t], h)
@@ -108,8 +124,9 @@ class _LayerFunction(torch.autograd.Function):
                     cs.append(c)
                 if last is not None:
                     c_last[last == t] = c[last == t]
-        ctx.save_for_backward(x, weight, bias, peephole, h0, c0, hs, last, *gates, *cs)
-        ctx.shapes = (weight_ih.shape[1], channels)
+        ctx.save_for_backward(
+            x, weight_ih, weight_hh, bias, peephole, h0, c0, hs, last, *gates, *cs
+        )
         ctx.set_materialize_grads(False)
         return hs, c if last is None else c_last
 
@@ -118,9 +135,10 @@ class _LayerFunction(torch.autograd.Function):
     def backward(ctx, dhs, dc_last):
         if dhs is None and dc_last is None:
             return (None,) * 8
-        x, weight, bias, peephole, h0, c0, hs, last, *saved = ctx.saved_tensors
+        x, weight_ih, weight_hh, bias, peephole, h0, c0, hs, last, *saved = ctx.saved_tensors
+        weight = _joint_weight(weight_ih, weight_hh)
+        in_channels, channels = weight_ih.shape[1], weight.shape[1] - weight_hh.shape[1]
         dc_last = _layout(dc_last, hs.dtype)
-        in_channels, channels = ctx.shapes
         steps = len(hs)
         gates, cs = saved[:steps], saved[steps:]
         n = hs.shape[2]
@@ -128,8 +146,12 @@ class _LayerFunction(torch.autograd.Function):
         dweight = torch.zeros_like(weight)
         dbias = None if bias is None else torch.zeros_like(bias)
         dpeephole = None if peephole is None else torch.zeros_like(peephole)
-        buffer = torch.empty((x.shape[1], channels + n, *x.shape[3:]), dtype=hs.dtype,
-                             device=x.device, memory_format=_CHANNELS_LAST)
+        buffer = torch.empty(
+            (x.shape[1], channels + n, *x.shape[3:]),
+            dtype=hs.dtype,
+            device=x.device,
+            memory_format=_CHANNELS_LAST,
+        )
         dpre = torch.empty_like(gates[0])  # reused: step t's pre-activation gradients
         dh_next = dc_next = None  # gradients reaching h_t and c_t from step t + 1
         for t in reversed(range(steps)):
@@ -172,19 +194,22 @@ class _LayerFunction(torch.autograd.Function):
                     dpeephole[1] += (df * c_prev).sum((0, 2, 3))[:, None, None]
             h_prev = hs[t - 1] if t > 0 else h0
             inp = _step_input(buffer, x[t], h_prev)
-            _, d_w, d_b = _conv_backward(dpre, inp, weight[:, : inp.shape[1]], bias is not None,
-                                         (False, True, True))
+            _, d_w, d_b = _conv_backward(
+                dpre, inp, weight[:, : inp.shape[1]], bias is not None, (False, True, True)
+            )
             dweight[:, : inp.shape[1]] += d_w
             if dbias is not None:
                 dbias += d_b
             if dx is not None:  # the input gradient, with h's when it is needed too
-                d_inp = _conv_backward(dpre, inp, weight[:, : inp.shape[1]], False,
-                                       (True, False, False))[0]
+                d_inp = _conv_backward(
+                    dpre, inp, weight[:, : inp.shape[1]], False, (True, False, False)
+                )[0]
                 dx[t] = d_inp[:, :in_channels]
                 dh_next = None if h_prev is None else d_inp[:, channels:]
             elif h_prev is not None:  # h's gradient only: the input channels cost nothing
-                dh_next = _conv_backward(dpre, h_prev, weight[:, channels:], False,
-                                         (True, False, False))[0]
+                dh_next = _conv_backward(
+                    dpre, h_prev, weight[:, channels:], False, (True, False, False)
+                )[0]
         return (
             dx,
             dweight[:, :in_channels],
@@ -195,6 +220,16 @@ class _LayerFunction(torch.autograd.Function):
             None if c0 is None else dc_next,
             None,
         )
+
+
+def _joint_weight(weight_ih: Tensor, weight_hh: Tensor) -> Tensor:
+    """``[W_ih, 0…, W_hh]`` for one convolution over ``[x_t, 0…, h]``.
+
+    A single input channel is padded to two: oneDNN runs one input channel about ten
+    times slower than two.
+    """
+    pad = max(0, 2 - weight_ih.shape[1])
+    return torch.cat([F.pad(weight_ih, (0, 0, 0, 0, 0, pad)), weight_hh], dim=1)
 
 
 def _layout(t: Tensor | None, dtype: torch.dtype) -> Tensor | None:
@@ -411,7 +446,8 @@ class ConvLSTM(nn.Module):
         if state is not None:
             if len(state) != len(self.layers):
                 raise ShapeError(
-                    f"state has {len(state)} entries; expected one (h, c) per layer ({len(self.layers)})"
+                    f"state has {len(state)} entries; "
+                    f"expected one (h, c) per layer ({len(self.layers)})"
                 )
             for layer, (hc, hidden) in enumerate(zip(state, self.hidden_channels, strict=True)):
                 if len(hc) != 2:

@@ -602,3 +602,21 @@ def test_cell_state_only_loss_gradients_match_reference():
     grads_ref = torch.autograd.grad(_random_loss([_reference_convlstm(model, x)[1][0][1]]), leaves)
     for g, g_ref in zip(grads, grads_ref, strict=True):
         torch.testing.assert_close(g, g_ref, **DOUBLE)
+
+
+def test_bf16_autocast_matches_float32():
+    """Under autocast the layer computes in bf16 and returns float32 parameter gradients."""
+    torch.manual_seed(16)
+    model = ConvLSTM(3, [6, 5], peephole=True)
+    x = torch.randn(2, 4, 3, 6, 6)
+    out32, states32 = model(x)
+    grads32 = torch.autograd.grad(out32.square().mean(), list(model.parameters()))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out16, states16 = model(x)
+    assert out16.dtype == torch.bfloat16
+    torch.testing.assert_close(out16.float(), out32, atol=3e-2, rtol=3e-2)
+    torch.testing.assert_close(states16[-1][1].float(), states32[-1][1], atol=3e-2, rtol=3e-2)
+    grads16 = torch.autograd.grad(out16.float().square().mean(), list(model.parameters()))
+    for g16, g32 in zip(grads16, grads32, strict=True):
+        assert g16.dtype == torch.float32
+        torch.testing.assert_close(g16, g32, atol=2e-2, rtol=1e-1)

@@ -1,0 +1,38 @@
+"""The convlstm-speed benchmark's code path, on a tiny setting (timings are not asserted)."""
+
+import json
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from seqimaging.bench import convlstm_speed
+from seqimaging.bench.convlstm_speed import Setting
+
+torchgeo_models = pytest.importorskip("torchgeo.models")
+
+TINY = Setting("tiny", batch=2, steps=3, channels=3, size=8, hidden=(4, 5), kernel=3)
+
+
+def test_forward_flops_match_torch_flop_counter_on_torchgeo():
+    peer = torchgeo_models.ConvLSTM(TINY.channels, list(TINY.hidden), TINY.kernel, 2)
+    x = torch.randn(TINY.batch, TINY.steps, TINY.channels, TINY.size, TINY.size)
+    with FlopCounterMode(display=False) as counter:
+        peer.forward_features(x)
+    assert TINY.forward_flops() == counter.get_total_flops()
+
+
+def test_run_writes_json_and_table(tmp_path, capsys):
+    result = convlstm_speed.run(tmp_path, repeats=1, warmup=0, device="cpu", settings=(TINY,))
+    saved = json.loads((tmp_path / "convlstm_speed.json").read_text())
+    assert saved["rows"][0]["setting"]["name"] == "tiny"
+    assert torch.__version__.startswith(saved["environment"]["versions"]["torch"])
+    row = result["rows"][0]
+    for mode in ("train", "infer"):
+        seconds = row[mode]["seconds"]
+        assert row[mode]["speedup"] == pytest.approx(seconds["torchgeo"] / seconds["ours"])
+    assert all(v > 0 for v in row["train_peak_bytes"].values())
+    assert result["conv_peak_gflops"] > 0
+    table = (tmp_path / "convlstm_speed.md").read_text()
+    assert "| tiny | train |" in table and "| tiny | infer |" in table
+    assert "| tiny | train |" in capsys.readouterr().out
