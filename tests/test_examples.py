@@ -1,0 +1,13 @@
+"""The examples run end to end (shortened) and report against their baseline."""
+
+import runpy
+from pathlib import Path
+
+EXAMPLES = Path(__file__).parents[1] / "examples"
+
+
+def test_convlstm_forecast_reports_model_and_persistence(capsys):
+    example = runpy.run_path(str(EXAMPLES / "convlstm_forecast.py"))
+    example["main"](steps=3)
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert "ConvLSTM MSE" in last and "persistence MSE" in last and "skill" in last
