@@ -20,8 +20,9 @@ Where the time goes on a CPU, and what is done about it (measured with
 
 - Each layer is one autograd function (:class:`_LayerFunction`) with a hand-written
   backward. It saves only the gate activations and cell states (no autograd graph of
-  pointwise ops), overwrites the activations with their gradients in place, and skips
-  the hidden-to-hidden convolution, in both directions, where the state starts at zero.
+  pointwise ops), computes gate gradients in place in one reused buffer, skips the
+  hidden-to-hidden convolution where the state starts at zero, and skips the input
+  gradient where the input needs none.
 - One convolution per step over ``[x_t, h_{t-1}]`` written into a reused buffer, in
   channels-last layout, which oneDNN runs up to several times faster than NCHW here.
 - Per-step buffers rather than whole-sequence ones: on a CPU a fresh buffer above
@@ -70,12 +71,13 @@ class _LayerFunction(torch.autograd.Function):
     """One ConvLSTM layer over a whole time-major sequence ``x`` ``[T, B, C, Y, X]``.
 
     ``h0``/``c0`` ``[B, H, Y, X]`` may be ``None`` for a zero state; ``last`` ``[B]`` is the
-    index of each sequence's last valid step, or ``None`` for ``T - 1``. Returns all hidden
-    states ``[T, B, H, Y, X]`` and the cell state at ``last``.
+    index of each sequence's last valid step, or ``None`` for ``T - 1``; ``training`` says
+    whether to keep what backward needs. Returns all hidden states ``[T, B, H, Y, X]`` and
+    the cell state at ``last``.
     """
 
     @staticmethod
-    def forward(ctx, x, weight_ih, bias, weight_hh, peephole, h0, c0, last):
+    def forward(ctx, x, weight_ih, bias, weight_hh, peephole, h0, c0, last, training):
         device = x.device.type
         dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else x.dtype
         with torch.autocast(device, enabled=False):
@@ -94,7 +96,6 @@ class _LayerFunction(torch.autograd.Function):
                 memory_format=_CHANNELS_LAST,
             ).unflatten(0, (steps, batch))
             gates, cs = [], []
-            training = any(ctx.needs_input_grad)
             c_last = None if last is None else torch.empty_like(hs[0])
             buffer = torch.empty(
                 (batch, channels + n, *x.shape[3:]),
@@ -134,7 +135,7 @@ class _LayerFunction(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, dhs, dc_last):
         if dhs is None and dc_last is None:
-            return (None,) * 8
+            return (None,) * 9
         x, weight_ih, weight_hh, bias, peephole, h0, c0, hs, last, *saved = ctx.saved_tensors
         weight = _joint_weight(weight_ih, weight_hh)
         in_channels, channels = weight_ih.shape[1], weight.shape[1] - weight_hh.shape[1]
@@ -218,6 +219,7 @@ class _LayerFunction(torch.autograd.Function):
             dpeephole,
             None if h0 is None else dh_next,
             None if c0 is None else dc_next,
+            None,
             None,
         )
 
@@ -310,7 +312,15 @@ class ConvLSTMLayer(nn.Module):
         at step ``last`` ``[B]`` of each sequence (the final step if ``None``).
         """
         return _LayerFunction.apply(
-            x, self.weight_ih, self.bias, self.weight_hh, self.peephole, h0, c0, last
+            x,
+            self.weight_ih,
+            self.bias,
+            self.weight_hh,
+            self.peephole,
+            h0,
+            c0,
+            last,
+            torch.is_grad_enabled(),
         )
 
 
