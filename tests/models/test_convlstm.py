@@ -168,12 +168,7 @@ def test_matches_nn_lstm_bidirectional():
 
     assert out.shape == (batch, steps, 2 * hidden, 1, 1)
     torch.testing.assert_close(out[..., 0, 0], out_ref, **DOUBLE)
-    for layer in range(2):
-        # h_n is [layers * 2, B, H]: layer l forward at 2l, backward at 2l + 1
-        h_exp = torch.cat([h_n[2 * layer], h_n[2 * layer + 1]], dim=1)
-        c_exp = torch.cat([c_n[2 * layer], c_n[2 * layer + 1]], dim=1)
-        torch.testing.assert_close(states[layer][0][..., 0, 0], h_exp, **DOUBLE)
-        torch.testing.assert_close(states[layer][1][..., 0, 0], c_exp, **DOUBLE)
+    _assert_states_match_bidirectional_lstm(states, h_n, c_n)
 
     _random_loss([out[..., 0, 0]]).backward()
     _random_loss([out_ref]).backward()
@@ -194,6 +189,15 @@ def test_matches_nn_lstm_bidirectional():
             )
 
 
+def _assert_states_match_bidirectional_lstm(states, h_n, c_n):
+    """h_n, c_n are [layers * 2, B, H]: layer l forward at 2l, backward at 2l + 1."""
+    for layer, (h, c) in enumerate(states):
+        h_exp = torch.cat([h_n[2 * layer], h_n[2 * layer + 1]], dim=1)
+        c_exp = torch.cat([c_n[2 * layer], c_n[2 * layer + 1]], dim=1)
+        torch.testing.assert_close(h[..., 0, 0], h_exp, **DOUBLE)
+        torch.testing.assert_close(c[..., 0, 0], c_exp, **DOUBLE)
+
+
 def test_lengths_match_packed_nn_lstm_bidirectional():
     torch.manual_seed(2)
     batch, steps, c_in, hidden = 3, 5, 2, 3
@@ -211,11 +215,7 @@ def test_lengths_match_packed_nn_lstm_bidirectional():
 
     out, states = model(x_ref[..., None, None], lengths=lengths)
     torch.testing.assert_close(out[..., 0, 0], out_ref, **DOUBLE)
-    for layer in range(2):
-        h_exp = torch.cat([h_n[2 * layer], h_n[2 * layer + 1]], dim=1)
-        c_exp = torch.cat([c_n[2 * layer], c_n[2 * layer + 1]], dim=1)
-        torch.testing.assert_close(states[layer][0][..., 0, 0], h_exp, **DOUBLE)
-        torch.testing.assert_close(states[layer][1][..., 0, 0], c_exp, **DOUBLE)
+    _assert_states_match_bidirectional_lstm(states, h_n, c_n)
 
 
 # ------------------------------------------------------------------- 2. torchgeo
