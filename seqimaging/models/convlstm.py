@@ -407,7 +407,7 @@ class ConvLSTM(nn.Module):
             of every layer.
         """
         self._check_input(x, state, lengths)
-        seq = x.transpose(0, 1)  # time-major: each step's slice is contiguous
+        seq = x.transpose(0, 1)  # time-major, as the layers run
         last = None
         if lengths is not None:
             lengths = lengths.to(device=x.device, dtype=torch.long)
@@ -420,7 +420,11 @@ class ConvLSTM(nn.Module):
                 h0, c0 = (t if t is None else t.chunk(len(cells), dim=1)[direction] for t in h0c0)
                 inp = seq if direction == 0 else _reverse(seq, lengths)
                 hs, c = cell(inp, h0, c0, last)
-                last_h.append(hs[-1] if last is None else hs[last, torch.arange(len(last))])
+                last_h.append(
+                    hs[-1]
+                    if last is None
+                    else hs[last, torch.arange(len(last), device=last.device)]
+                )
                 last_c.append(c)
                 outputs.append(hs if direction == 0 else _reverse(hs, lengths))
             seq = torch.cat(outputs, dim=2) if len(outputs) > 1 else outputs[0]
