@@ -3,7 +3,7 @@
 The smallest end-to-end use of seqimaging: generate sequences, train, and evaluate on
 sequences never seen in training, next to the persistence baseline (tomorrow = today).
 
-    python examples/convlstm_forecast.py      # about half a minute on a 2-core CPU
+    python examples/convlstm_forecast.py      # about ten seconds on a 2-core CPU
 """
 
 import torch
