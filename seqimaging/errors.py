@@ -15,3 +15,7 @@ class ShapeError(SeqImagingError, ValueError):
 
 class MissingExtraError(SeqImagingError, ImportError):
     """An optional dependency is missing; the message names the extra to install."""
+
+
+class WeightsNotFoundError(SeqImagingError, FileNotFoundError):
+    """Pretrained weights are neither at the given path nor in the local cache."""
