@@ -75,10 +75,12 @@ class ConvEncoder(nn.Module):
 def adapt_input_conv(weight: Tensor, in_channels: int) -> Tensor:
     """Adapt a first-conv weight ``[O, 3, k, k]`` learned on RGB to ``in_channels``.
 
-    One channel gets the sum over RGB, so a grey image gives what the RGB model gives on
-    that image repeated three times. Other counts repeat the RGB filters cyclically and
-    scale them by ``3 / in_channels``, keeping the response to a constant image (the
-    recipe of timm's ``adapt_input_conv``).
+    Any count keeps the response to a constant image. Fewer than three channels fold the
+    RGB filters onto them (filter ``k`` adds to channel ``k mod in_channels``): one channel
+    gets the sum over RGB, so a grey image gives what the RGB model gives on that image
+    repeated three times. More channels repeat the RGB filters cyclically, each divided by
+    the number of channels sharing it (timm's ``adapt_input_conv`` scales all of them by
+    ``3 / in_channels``, which is the same when ``in_channels`` is a multiple of 3).
     """
     if in_channels == weight.shape[1]:
         return weight
@@ -86,10 +88,11 @@ def adapt_input_conv(weight: Tensor, in_channels: int) -> Tensor:
         raise ShapeError(
             f"cannot adapt a first conv of {weight.shape[1]} channels to {in_channels}"
         )
-    if in_channels == 1:
-        return weight.sum(dim=1, keepdim=True)
-    repeats = -(-in_channels // weight.shape[1])
-    return weight.repeat(1, repeats, 1, 1)[:, :in_channels] * (weight.shape[1] / in_channels)
+    if in_channels < 3:
+        return torch.stack([weight[:, j::in_channels].sum(1) for j in range(in_channels)], 1)
+    source = torch.arange(in_channels, device=weight.device) % 3
+    shares = torch.bincount(source)[source].to(weight.dtype)
+    return weight[:, source] / shares[:, None, None]
 
 
 def _cached_weights(weights: WeightsEnum) -> dict[str, Tensor]:
@@ -106,7 +109,12 @@ def _cached_weights(weights: WeightsEnum) -> dict[str, Tensor]:
 def _load_state_dict(path: Path) -> dict[str, Tensor]:
     if not path.is_file():
         raise WeightsNotFoundError(f"weights file {path} does not exist")
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # not a torch file, truncated, or holding disallowed objects
+        raise SeqImagingError(
+            f"{path} could not be read as a PyTorch state dict: {type(err).__name__}: {err}"
+        ) from err
     if not isinstance(state, dict) or not all(isinstance(v, Tensor) for v in state.values()):
         raise SeqImagingError(f"{path} is not a state dict of tensors (name → tensor)")
     return state
@@ -164,11 +172,12 @@ class ResNetEncoder(nn.Module):
         if state is not None:
             state = {k: v for k, v in state.items() if not k.startswith(_UNUSED)}
             conv1_weight = state.pop("conv1.weight", conv1_weight)
-            missing, _ = net.load_state_dict(state, strict=False)
+            missing, unexpected = net.load_state_dict(state, strict=False)
             missing = [k for k in missing if not k.startswith((*_UNUSED, "conv1."))]
-            if missing:
+            if missing or unexpected:
                 raise SeqImagingError(
-                    f"weights {weights} are not a torchvision {arch}: missing {missing[:5]}"
+                    f"weights {weights} are not a torchvision {arch}: missing {missing[:5]}, "
+                    f"unexpected {unexpected[:5]}"
                 )
         conv1 = nn.Conv2d(in_channels, 64, 7, stride=min(halvings, 1) + 1, padding=3, bias=False)
         with torch.no_grad():

@@ -29,7 +29,7 @@ CoreName = Literal["convlstm", "lstm", "regions", "static"]
 def unpack_batch(x: Tensor | dict, lengths: Tensor | None, mask: Tensor | None) -> tuple:
     """``frames, lengths, mask`` from a batched sample dict or a frames tensor.
 
-    Masked-out pixels (``mask`` False: nodata, clouds) are set to zero.
+    Masked-out pixels (``mask`` False: nodata, clouds) are set to zero, NaN included.
     """
     if isinstance(x, dict):
         lengths = x.get("lengths", lengths)
@@ -38,7 +38,7 @@ def unpack_batch(x: Tensor | dict, lengths: Tensor | None, mask: Tensor | None) 
     if x.dim() != 5:
         raise ShapeError(f"frames must be [B, T, C, H, W], got shape {tuple(x.shape)}")
     if mask is not None:
-        x = x * mask.to(x.dtype)
+        x = x.masked_fill(~mask.bool(), 0)  # not x * mask: NaN nodata would stay NaN
     return x, lengths, mask
 
 
