@@ -1,9 +1,18 @@
-"""The ``seqimaging`` command line."""
+"""The ``seqimaging`` command line.
+
+``seqimaging fit|validate|test|predict --config cfg.yaml`` is LightningCLI: the YAML
+names a task and a data module by ``class_path``/``init_args``, as in torchgeo, and
+``--print_config`` shows every setting. ``seqimaging bench`` runs the benchmarks.
+"""
 
 import argparse
+import sys
+import time
 from pathlib import Path
 
 from seqimaging.errors import SeqImagingError
+
+LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
 
 
 def _bench(args: argparse.Namespace) -> None:
@@ -25,6 +34,8 @@ def _bench(args: argparse.Namespace) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seqimaging", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+    for name in LIGHTNING_COMMANDS:  # listed for --help; run by LightningCLI
+        commands.add_parser(name, help=f"{name} a task from a YAML config (LightningCLI)")
 
     bench = commands.add_parser("bench", help="run a benchmark, or `list` them")
     bench.add_argument("name", help="benchmark name, or `list`")
@@ -35,11 +46,77 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def lightning_cli(argv: list[str], *, run: bool = True):
+    """LightningCLI over any :class:`~seqimaging.tasks.SequenceTask` and data module.
+
+    Defaults, each overridable in the YAML: seed 0; CSV and TensorBoard logs, both in
+    ``runs/<date>_<time>/``; a ``checkpoint`` section (Lightning's ModelCheckpoint)
+    keeping the best ``val/loss`` and ``last.ckpt``; bf16 autocast when the GPU supports
+    it; the data module's own DDP-aware sampler (``use_distributed_sampler: false``).
+    """
+    import torch
+    from lightning.pytorch import LightningDataModule
+    from lightning.pytorch.callbacks import ModelCheckpoint
+    from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+
+    from seqimaging.tasks import SequenceTask
+
+    class SeqImagingCLI(LightningCLI):
+        def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+            parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+            parser.set_defaults(
+                {
+                    "checkpoint.monitor": "val/loss",
+                    "checkpoint.save_last": True,
+                    "checkpoint.filename": "best-{epoch}",
+                }
+            )
+
+    bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    run_dir = {"save_dir": "runs", "name": "", "version": time.strftime("%Y-%m-%d_%H-%M-%S")}
+    loggers = [
+        {"class_path": f"lightning.pytorch.loggers.{kind}", "init_args": run_dir}
+        for kind in ("CSVLogger", "TensorBoardLogger")
+    ]
+    return SeqImagingCLI(
+        SequenceTask,
+        LightningDataModule,
+        subclass_mode_model=True,
+        subclass_mode_data=True,
+        seed_everything_default=0,
+        trainer_defaults={
+            "default_root_dir": "runs",
+            "logger": loggers,
+            "log_every_n_steps": 10,
+            "precision": "bf16-mixed" if bf16 else "32-true",
+            "use_distributed_sampler": False,
+        },
+        save_config_kwargs={"overwrite": True},
+        auto_configure_optimizers=False,
+        args=argv,
+        run=run,
+    )
+
+
+def _project_error(err: BaseException | None) -> SeqImagingError | None:
+    """The first SeqImagingError in ``err``'s chain (jsonargparse wraps what it builds)."""
+    while err is not None and not isinstance(err, SeqImagingError):
+        err = err.__cause__ or err.__context__
+    return err
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``seqimaging`` command."""
+    argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        if argv and argv[0] in LIGHTNING_COMMANDS:
+            lightning_cli(argv)
+            return
+        args = parser.parse_args(argv)
         args.func(args)
-    except SeqImagingError as err:
-        parser.exit(2, f"seqimaging: error: {err}\n")
+    except Exception as err:
+        cause = _project_error(err)
+        if cause is None:
+            raise
+        parser.exit(2, f"seqimaging: error: {cause}\n")

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from seqimaging.bench import BENCHMARKS
@@ -17,3 +19,73 @@ def test_unknown_benchmark_is_a_clear_error(capsys):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "unknown benchmark 'no-such-benchmark'" in err and "convlstm-speed" in err
+
+
+CONFIGS = sorted((Path(__file__).parents[1] / "examples" / "configs").glob("*.yaml"))
+
+
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_every_task_has_an_example_config():
+    assert {c.stem for c in CONFIGS} == {"classification", "regression", "forecast"}
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.stem)
+def test_example_config_runs_fast_dev_run(in_tmp, config):
+    main(["fit", "--config", str(config), "--trainer.fast_dev_run=true"])
+    checkpoints = list((in_tmp / "runs").rglob("*.ckpt"))
+    assert checkpoints, "fit saved no checkpoint"
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_fit_then_test_from_last_checkpoint_logs_csv(in_tmp):
+    config = str(CONFIGS[0])
+    small = [
+        "--trainer.max_epochs=1",
+        "--trainer.limit_train_batches=2",
+        "--trainer.limit_val_batches=1",
+    ]
+    main(["fit", "--config", config, *small])
+    (run,) = (in_tmp / "runs").iterdir()
+    assert (run / "metrics.csv").is_file() and list(run.glob("events.out.tfevents.*"))
+    assert (run / "config.yaml").is_file()
+    main(
+        [
+            "test",
+            "--config",
+            config,
+            "--ckpt_path",
+            str(run / "checkpoints" / "last.ckpt"),
+            "--trainer.limit_test_batches=1",
+        ]
+    )
+    logged = "".join(p.read_text() for p in (in_tmp / "runs").rglob("metrics.csv"))
+    assert "test/balanced_accuracy" in logged
+
+
+def test_print_config_shows_resolved_defaults(in_tmp, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "--config", str(CONFIGS[0]), "--print_config"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "class_path: seqimaging.tasks.ClassificationTask" in out
+    assert "use_distributed_sampler: false" in out and "save_last: true" in out
+
+
+def test_unknown_model_name_is_a_clear_error(in_tmp, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "--config", str(CONFIGS[0]), "--model.init_args.model=no_such_model"])
+    assert exit_info.value.code == 2
+    assert "unknown model 'no_such_model'" in capsys.readouterr().err
+
+
+def test_wrong_type_in_config_is_refused(in_tmp, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "--config", str(CONFIGS[0]), "--model.init_args.optimizer=rmsprop"])
+    assert exit_info.value.code != 0
+    assert "optimizer" in capsys.readouterr().err

@@ -1,0 +1,95 @@
+"""Classification of sequences: diagnosis from cine MRI, land cover from a time series."""
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torchmetrics import MetricCollection
+from torchmetrics.classification import (
+    MulticlassAccuracy,
+    MulticlassAUROC,
+    MulticlassConfusionMatrix,
+    MulticlassF1Score,
+    MulticlassRecall,
+    MulticlassSpecificity,
+)
+
+from seqimaging.tasks.base import SequenceTask
+
+
+class ClassificationTask(SequenceTask):
+    """Cross-entropy on the ``label`` of each sample; clinical-style metrics.
+
+    Validation and test log ``accuracy``, ``balanced_accuracy`` (macro recall), macro
+    ``f1``, macro one-vs-rest ``auroc``, and per class ``recall_<class>`` and
+    ``specificity_<class>``; the confusion matrix (rows: true class) is kept in
+    ``last_metrics``. All come from torchmetrics and are synchronised under DDP.
+
+    Args:
+        model: a registered model name (e.g. ``"convlstm_classifier"``) or a module.
+        in_channels: channels of a frame.
+        num_classes: number of classes.
+        model_kwargs: further builder arguments.
+        class_weights: per-class loss weights, e.g. inverse frequencies.
+        label_smoothing: cross-entropy label smoothing.
+        class_names: names used in metric keys (default ``0, 1, …``).
+        **kwargs: optimiser and schedule, see :class:`SequenceTask`.
+
+    Example:
+        >>> task = ClassificationTask("convlstm_classifier", in_channels=1, num_classes=4)
+    """
+
+    def __init__(
+        self,
+        model: str | nn.Module = "convlstm_classifier",
+        in_channels: int = 1,
+        num_classes: int = 2,
+        model_kwargs: dict[str, Any] | None = None,
+        class_weights: list[float] | None = None,
+        label_smoothing: float = 0.0,
+        class_names: list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(model, model_kwargs, **kwargs)
+        weights = None if class_weights is None else torch.tensor(class_weights)
+        self.register_buffer("class_weights", weights, persistent=False)
+
+    def model_arguments(self) -> dict[str, Any]:
+        return {"in_channels": self.hparams.in_channels, "num_classes": self.hparams.num_classes}
+
+    def configure_metrics(self) -> MetricCollection:
+        n = self.hparams.num_classes
+        return MetricCollection(
+            {
+                "accuracy": MulticlassAccuracy(n, average="micro"),
+                "balanced_accuracy": MulticlassRecall(n, average="macro"),
+                "f1": MulticlassF1Score(n, average="macro"),
+                "auroc": MulticlassAUROC(n),
+                "recall": MulticlassRecall(n, average="none"),
+                "specificity": MulticlassSpecificity(n, average="none"),
+                "confusion_matrix": MulticlassConfusionMatrix(n),
+            }
+        )
+
+    def element_names(self, name: str, count: int) -> list[str]:
+        return self.hparams.class_names or super().element_names(name, count)
+
+    def step(self, batch: dict, stage: str) -> Tensor:
+        logits = self.model(batch)
+        labels = batch["label"]
+        loss = F.cross_entropy(
+            logits.float(),
+            labels,
+            weight=self.class_weights,
+            label_smoothing=self.hparams.label_smoothing,
+        )
+        self.log_loss(stage, loss, len(labels))
+        if stage != "train":
+            metrics = self.val_metrics if stage == "val" else self.test_metrics
+            metrics.update(logits.float().softmax(dim=-1), labels)
+        return loss
+
+    def predict_step(self, batch: dict, batch_idx: int) -> Tensor:
+        """Class probabilities ``[B, num_classes]``."""
+        return self.model(batch).float().softmax(dim=-1)

@@ -1,0 +1,79 @@
+"""Regression from sequences: ejection fraction from cine MRI, a yield from a time series."""
+
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection, R2Score
+
+from seqimaging.tasks.base import SequenceTask
+
+_LOSSES = {"mse": F.mse_loss, "l1": F.l1_loss, "huber": F.huber_loss}
+
+
+class RegressionTask(SequenceTask):
+    """MSE, L1 or Huber loss on the ``target`` of each sample; MAE, RMSE and R².
+
+    The model predicts standardised targets, ``(target - target_mean) / target_std``, so
+    that a target in the tens (EF in %) trains like one near zero; metrics and
+    predictions are in the target's own units.
+
+    Args:
+        model: a registered model name (e.g. ``"convlstm_regressor"``) or a module.
+        in_channels: channels of a frame.
+        num_targets: regression targets per sample.
+        model_kwargs: further builder arguments.
+        loss: ``"mse"``, ``"l1"`` or ``"huber"`` (on standardised targets).
+        target_mean: mean of each target (or one for all), e.g. from the training split.
+        target_std: standard deviation of each target (or one for all).
+        **kwargs: optimiser and schedule, see :class:`SequenceTask`.
+
+    Example:
+        >>> task = RegressionTask("convlstm_regressor", in_channels=1, target_mean=[55.0],
+        ...                       target_std=[12.0])
+    """
+
+    def __init__(
+        self,
+        model: str | nn.Module = "convlstm_regressor",
+        in_channels: int = 1,
+        num_targets: int = 1,
+        model_kwargs: dict[str, Any] | None = None,
+        loss: Literal["mse", "l1", "huber"] = "mse",
+        target_mean: list[float] | float = 0.0,
+        target_std: list[float] | float = 1.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(model, model_kwargs, **kwargs)
+        self.register_buffer("target_mean", torch.tensor(target_mean).reshape(-1), persistent=False)
+        self.register_buffer("target_std", torch.tensor(target_std).reshape(-1), persistent=False)
+
+    def model_arguments(self) -> dict[str, Any]:
+        return {"in_channels": self.hparams.in_channels, "num_targets": self.hparams.num_targets}
+
+    def configure_metrics(self) -> MetricCollection:
+        return MetricCollection(
+            {
+                "mae": MeanAbsoluteError(),
+                "rmse": MeanSquaredError(squared=False),
+                "r2": R2Score(),
+            }
+        )
+
+    def step(self, batch: dict, stage: str) -> Tensor:
+        standardised = self.model(batch).float()
+        target = batch["target"].float()
+        loss = _LOSSES[self.hparams.loss](
+            standardised, (target - self.target_mean) / self.target_std
+        )
+        self.log_loss(stage, loss, len(target))
+        if stage != "train":
+            metrics = self.val_metrics if stage == "val" else self.test_metrics
+            prediction = standardised * self.target_std + self.target_mean
+            metrics.update(prediction, target)
+        return loss
+
+    def predict_step(self, batch: dict, batch_idx: int) -> Tensor:
+        """Predictions ``[B, num_targets]`` in the targets' units."""
+        return self.model(batch).float() * self.target_std + self.target_mean
