@@ -52,14 +52,15 @@ def lightning_cli(argv: list[str], *, run: bool = True):
     Defaults, each overridable in the YAML: seed 0; CSV and TensorBoard logs, both in
     ``runs/<date>_<time>/``; a ``checkpoint`` section (Lightning's ModelCheckpoint)
     keeping the best ``val/loss`` and ``last.ckpt``; bf16 autocast when the GPU supports
-    it; the data module's own DDP-aware sampler (``use_distributed_sampler: false``).
+    it; the data module's own DDP-aware sampler (``use_distributed_sampler: false``);
+    ``predict`` writes ``predictions.pt`` to the run folder (:class:`PredictionWriter`).
     """
     import torch
     from lightning.pytorch import LightningDataModule
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
-    from seqimaging.tasks import SequenceTask
+    from seqimaging.tasks import PredictionWriter, SequenceTask
 
     class SeqImagingCLI(LightningCLI):
         def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
@@ -88,6 +89,7 @@ def lightning_cli(argv: list[str], *, run: bool = True):
             "default_root_dir": "runs",
             "logger": loggers,
             "log_every_n_steps": 10,
+            "callbacks": [PredictionWriter()],
             "precision": "bf16-mixed" if bf16 else "32-true",
             "use_distributed_sampler": False,
         },

@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+import torch
 
 from seqimaging.bench import BENCHMARKS
 from seqimaging.cli import main
@@ -66,6 +67,12 @@ def test_fit_then_test_from_last_checkpoint_logs_csv(in_tmp):
     )
     logged = "".join(p.read_text() for p in (in_tmp / "runs").rglob("metrics.csv"))
     assert "test/balanced_accuracy" in logged
+    main(["predict", "--config", config, "--ckpt_path", str(run / "checkpoints" / "last.ckpt")])
+    (written,) = (in_tmp / "runs").rglob("predictions.pt")
+    saved = torch.load(written, weights_only=True)
+    assert saved["predictions"].shape == (len(saved["ids"]), 4)  # probabilities of 4 classes
+    torch.testing.assert_close(saved["predictions"].sum(1), torch.ones(len(saved["ids"])))
+    assert len(set(saved["ids"])) == len(saved["ids"]) and saved["ids"][0].startswith("shapes-")
 
 
 def test_print_config_shows_resolved_defaults(in_tmp, capsys):
