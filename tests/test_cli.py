@@ -96,3 +96,10 @@ def test_wrong_type_in_config_is_refused(in_tmp, capsys):
         main(["fit", "--config", str(CONFIGS[0]), "--model.init_args.optimizer=rmsprop"])
     assert exit_info.value.code != 0
     assert "optimizer" in capsys.readouterr().err
+
+
+def test_unknown_key_in_config_is_refused(in_tmp, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "--config", str(CONFIGS[0]), "--model.init_args.no_such_option=1"])
+    assert exit_info.value.code != 0
+    assert "no_such_option" in capsys.readouterr().err

@@ -52,7 +52,9 @@ class ClassificationTask(SequenceTask):
         **kwargs: Any,
     ) -> None:
         super().__init__(model, model_kwargs, **kwargs)
-        weights = None if class_weights is None else torch.tensor(class_weights)
+        weights = (
+            None if class_weights is None else torch.tensor(class_weights, dtype=torch.float32)
+        )
         self.register_buffer("class_weights", weights, persistent=False)
 
     def model_arguments(self) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection, R2Score
 
+from seqimaging.errors import SeqImagingError
 from seqimaging.tasks.base import SequenceTask
 
 _LOSSES = {"mse": F.mse_loss, "l1": F.l1_loss, "huber": F.huber_loss}
@@ -46,8 +47,15 @@ class RegressionTask(SequenceTask):
         **kwargs: Any,
     ) -> None:
         super().__init__(model, model_kwargs, **kwargs)
-        self.register_buffer("target_mean", torch.tensor(target_mean).reshape(-1), persistent=False)
-        self.register_buffer("target_std", torch.tensor(target_std).reshape(-1), persistent=False)
+        for name, value in (("target_mean", target_mean), ("target_std", target_std)):
+            buffer = torch.tensor(value, dtype=torch.float32).reshape(-1)
+            if len(buffer) not in (1, num_targets):
+                raise SeqImagingError(
+                    f"{name} has {len(buffer)} values; expected 1 or {num_targets}"
+                )
+            self.register_buffer(name, buffer, persistent=False)
+        if not bool((self.target_std > 0).all()):
+            raise SeqImagingError(f"target_std must be positive, got {target_std}")
 
     def model_arguments(self) -> dict[str, Any]:
         return {"in_channels": self.hparams.in_channels, "num_targets": self.hparams.num_targets}

@@ -4,6 +4,7 @@ import torch
 from sklearn import metrics as skm
 from torch.utils.data import DataLoader
 
+from seqimaging.errors import SeqImagingError
 from seqimaging.sample import collate
 from seqimaging.tasks import RegressionTask
 from seqimaging.testing import MovingShapes
@@ -44,3 +45,15 @@ def test_predictions_are_in_target_units():
         (standardised * torch.tensor([10.0, 2.0]) + torch.tensor([50.0, -3.0])).detach(),
         rtol=1e-6,
     )
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"target_std": 0.0}, "target_std must be positive"),
+        ({"num_targets": 2, "target_mean": [1.0, 2.0, 3.0]}, "target_mean has 3 values"),
+    ],
+)
+def test_bad_standardisation_is_a_clear_error(options, message):
+    with pytest.raises(SeqImagingError, match=message):
+        RegressionTask("static_regressor", model_kwargs={"stride": 1, "width": 4}, **options)
