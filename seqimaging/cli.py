@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def lightning_cli(argv: list[str], *, run: bool = True):
+def lightning_cli(argv: list[str] | None):
     """LightningCLI over any :class:`~seqimaging.tasks.SequenceTask` and data module.
 
     Defaults, each overridable in the YAML: seed 0; CSV and TensorBoard logs, both in
@@ -96,7 +96,6 @@ def lightning_cli(argv: list[str], *, run: bool = True):
         save_config_kwargs={"overwrite": True},
         auto_configure_optimizers=False,
         args=argv,
-        run=run,
     )
 
 
@@ -109,11 +108,11 @@ def _project_error(err: BaseException | None) -> SeqImagingError | None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``seqimaging`` command."""
-    argv = sys.argv[1:] if argv is None else argv
+    words = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     try:
-        if argv and argv[0] in LIGHTNING_COMMANDS:
-            lightning_cli(argv)
+        if words and words[0] in LIGHTNING_COMMANDS:
+            lightning_cli(argv)  # None: LightningCLI reads sys.argv itself
             return
         args = parser.parse_args(argv)
         args.func(args)
