@@ -19,3 +19,14 @@ class MissingExtraError(SeqImagingError, ImportError):
 
 class WeightsNotFoundError(SeqImagingError, FileNotFoundError):
     """Pretrained weights are neither at the given path nor in the local cache."""
+
+
+class DataError(SeqImagingError, ValueError):
+    """An input file or folder is unreadable, malformed or inconsistent.
+
+    The message names the file, what is wrong and what was expected.
+    """
+
+
+class DatasetNotFoundError(SeqImagingError, FileNotFoundError):
+    """A dataset's files are not where they were looked for; the message says what to do."""
