@@ -19,15 +19,6 @@ from seqimaging.models.convlstm import ConvLSTM
 DOUBLE = {"atol": 1e-10, "rtol": 1e-8}  # float64 comparisons of the same maths
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one intra-op thread is fastest and immune to a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 # --------------------------------------------------------------------------- helpers
 
 

@@ -33,15 +33,6 @@ DOUBLE = {"atol": 1e-10, "rtol": 1e-8}
 ADAPTED = {"atol": 1e-6, "rtol": 1e-5}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one intra-op thread is fastest and immune to a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(autouse=True)
 def _no_download(monkeypatch):
     """Any attempt to download weights, or to reach the network at all, fails the test."""

@@ -17,20 +17,6 @@ DOUBLE = {"atol": 1e-10, "rtol": 1e-8}
 SIZE = (13, 11)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one intra-op thread is fastest and immune to a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True)
-def _seed():
-    torch.manual_seed(0)
-
-
 def _model(**kwargs) -> ConvLSTMForecaster:
     kwargs = {"horizon": 3, "stride": 2, "width": 4, "hidden_channels": [5, 4], **kwargs}
     return ConvLSTMForecaster(2, **kwargs).double().eval()

@@ -22,20 +22,6 @@ TASK_ARGUMENTS = {  # name suffix → (build argument, output shape after B)
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one intra-op thread is fastest and immune to a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True)
-def _seed():
-    torch.manual_seed(0)
-
-
 def _build(name: str) -> tuple[nn.Module, tuple[int, ...]]:
     """The registered model ``name`` at its defaults, and the shape of its output."""
     for suffix, (kwargs, shape) in TASK_ARGUMENTS.items():

@@ -16,20 +16,6 @@ SMALL = {"stride": 2, "width": 4, "hidden_channels": 5}
 LENGTHS = torch.tensor([3, 2])
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one intra-op thread is fastest and immune to a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True)
-def _seed():
-    torch.manual_seed(0)
-
-
 def _model(**kwargs) -> SeqNet:
     return SeqNet(2, 3, **{**SMALL, **kwargs}).double().eval()
 

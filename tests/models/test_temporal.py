@@ -22,20 +22,6 @@ DOUBLE = {"atol": 1e-10, "rtol": 1e-8}
 LENGTHS = torch.tensor([5, 2, 4])
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one intra-op thread is fastest and immune to a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True)
-def _seed():
-    torch.manual_seed(0)
-
-
 def _padded(*shape, fill: float | None = float("nan")) -> torch.Tensor:
     """Random ``[3, 5, *shape]``, the padding of :data:`LENGTHS` set to ``fill``.
 
