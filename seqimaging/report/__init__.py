@@ -1,0 +1,35 @@
+"""Figures and tables of a run, for the CLI, the demo and users' own scripts."""
+
+from seqimaging.report.document import Report, markdown_table, write_json
+from seqimaging.report.importance import temporal_occlusion
+from seqimaging.report.logs import epoch_metrics
+from seqimaging.report.plots import (
+    GREY,
+    RAIN_RATE,
+    REFLECTANCE,
+    ImageScale,
+    confusion_matrix_figure,
+    curves_figure,
+    image_strip_figure,
+    importance_figure,
+    save_figure,
+    save_gif,
+)
+
+__all__ = [
+    "GREY",
+    "RAIN_RATE",
+    "REFLECTANCE",
+    "ImageScale",
+    "Report",
+    "confusion_matrix_figure",
+    "curves_figure",
+    "epoch_metrics",
+    "image_strip_figure",
+    "importance_figure",
+    "markdown_table",
+    "save_figure",
+    "save_gif",
+    "temporal_occlusion",
+    "write_json",
+]

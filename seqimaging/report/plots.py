@@ -1,0 +1,205 @@
+"""Figures of a run: confusion matrix, training curves, skill by lead time, image strips.
+
+Every function returns a matplotlib ``Figure`` made without pyplot (no backend, no global
+state, safe in scripts, servers and notebooks); :func:`save_figure` writes it.
+Defaults are colour-blind safe: the ``tableau-colorblind10`` cycle for lines, ``cividis``
+for matrices, grey for MRI, and a discrete rain-rate scale with units for radar
+(:data:`RAIN_RATE`).
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+import matplotlib.style
+import numpy as np
+from matplotlib.colors import BoundaryNorm, Colormap, Normalize
+from matplotlib.figure import Figure
+
+LINE_COLOURS = matplotlib.style.library["tableau-colorblind10"]["axes.prop_cycle"].by_key()["color"]
+
+
+@dataclass(frozen=True)
+class ImageScale:
+    """How to colour one kind of image: colour map, normalisation, colour-bar label."""
+
+    cmap: str | Colormap
+    norm: Normalize | None = None
+    label: str = ""
+
+
+GREY = ImageScale("gray")
+"""MRI and other intensity images, scaled per figure."""
+
+REFLECTANCE = ImageScale("cividis", Normalize(0.0, 1.0), "reflectance")
+
+_RAIN_LEVELS = [0.1, 0.5, 1, 2, 5, 10, 20, 50, 100]
+RAIN_RATE = ImageScale(
+    matplotlib.colormaps["viridis"].resampled(len(_RAIN_LEVELS) - 1).with_extremes(under="white"),
+    BoundaryNorm(_RAIN_LEVELS, len(_RAIN_LEVELS) - 1),
+    "rain rate [mm/h]",
+)
+"""Precipitation: white below 0.1 mm/h, then discrete levels up to 100 mm/h."""
+
+
+def save_figure(figure: Figure, path: str | Path) -> Path:
+    """Write ``figure`` to ``path``, the format from the suffix; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120, bbox_inches="tight")
+    return path
+
+
+def confusion_matrix_figure(matrix: np.ndarray, class_names: Sequence[str]) -> Figure:
+    """Counts, rows the true class, with each cell's count and its share of the row."""
+    matrix = np.asarray(matrix)
+    shares = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    size = 1.0 + 0.7 * len(class_names)
+    figure = Figure(figsize=(size + 1.5, size))
+    axes = figure.subplots()
+    image = axes.imshow(shares, cmap="cividis", vmin=0, vmax=1)
+    for (row, col), count in np.ndenumerate(matrix):
+        colour = "black" if shares[row, col] > 0.5 else "white"
+        axes.text(
+            col,
+            row,
+            f"{count}\n{shares[row, col]:.0%}",
+            ha="center",
+            va="center",
+            color=colour,
+            fontsize=8,
+        )
+    axes.set(
+        xticks=range(len(class_names)),
+        yticks=range(len(class_names)),
+        xticklabels=class_names,
+        yticklabels=class_names,
+        xlabel="predicted",
+        ylabel="true",
+    )
+    figure.colorbar(image, ax=axes, label="share of the true class")
+    return figure
+
+
+def curves_figure(
+    curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], *, xlabel: str, ylabel: str
+) -> Figure:
+    """Lines ``name → (x, y)`` on one axes: training curves, skill against lead time."""
+    figure = Figure(figsize=(5, 3.2))
+    axes = figure.subplots()
+    for (name, (x, y)), colour in zip(curves.items(), LINE_COLOURS * 4, strict=False):
+        axes.plot(x, y, marker="o", markersize=3, label=name, color=colour)
+    axes.set(xlabel=xlabel, ylabel=ylabel)
+    axes.grid(alpha=0.3)
+    axes.legend(frameon=False)
+    return figure
+
+
+def image_strip_figure(
+    rows: Mapping[str, np.ndarray],
+    *,
+    scale: ImageScale = GREY,
+    column_titles: Sequence[str] | None = None,
+    error: Mapping[str, np.ndarray] | None = None,
+) -> Figure:
+    """Rows of 2-D images ``name → [N, H, W]`` on one colour scale, plus optional error rows.
+
+    ``error`` rows (e.g. forecast − truth) share a diverging ``RdBu_r`` scale
+    symmetric about zero. Columns may have titles (lead times, frame numbers).
+    """
+    error = dict(error or {})
+    names = [*rows, *error]
+    columns = max(len(v) for v in [*rows.values(), *error.values()])
+    figure = Figure(figsize=(1.3 * columns + 1.2, 1.3 * len(names)))
+    axes = figure.subplots(len(names), columns, squeeze=False)
+    norm = scale.norm
+    if norm is None:
+        values = np.concatenate([np.ravel(v) for v in rows.values()])
+        norm = Normalize(np.nanpercentile(values, 1), np.nanpercentile(values, 99))
+    limit = max((np.nanmax(np.abs(v)) for v in error.values()), default=1.0) or 1.0
+    images = {}
+    for r, name in enumerate(names):
+        is_error = name in error
+        frames = error[name] if is_error else rows[name]
+        for c in range(columns):
+            ax = axes[r, c]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c >= len(frames):
+                ax.set_visible(False)
+                continue
+            images[is_error] = ax.imshow(
+                frames[c],
+                cmap="RdBu_r" if is_error else scale.cmap,
+                norm=Normalize(-limit, limit) if is_error else norm,
+                interpolation="nearest",
+            )
+            if r == 0 and column_titles is not None and c < len(column_titles):
+                ax.set_title(column_titles[c], fontsize=8)
+        axes[r, 0].set_ylabel(name, fontsize=9)
+    figure.colorbar(images[False], ax=axes[: len(rows)].ravel().tolist(), label=scale.label)
+    if True in images:
+        figure.colorbar(images[True], ax=axes[len(rows) :].ravel().tolist(), label="error")
+    return figure
+
+
+def importance_figure(
+    frames: np.ndarray, importance: np.ndarray, *, scale: ImageScale = GREY
+) -> Figure:
+    """A sequence ``[T, H, W]`` above a bar chart of each frame's importance ``[T]``."""
+    steps = len(frames)
+    figure = Figure(figsize=(1.2 * steps + 1, 3.2))
+    grid = figure.add_gridspec(2, steps, height_ratios=[1, 0.8])
+    norm = scale.norm or Normalize(np.nanpercentile(frames, 1), np.nanpercentile(frames, 99))
+    for t in range(steps):
+        ax = figure.add_subplot(grid[0, t])
+        ax.imshow(frames[t], cmap=scale.cmap, norm=norm)
+        ax.set(xticks=[], yticks=[], title=f"t={t}")
+    bars = figure.add_subplot(grid[1, :])
+    bars.bar(range(steps), importance, color=LINE_COLOURS[0])
+    bars.set(xlim=(-0.5, steps - 0.5), xticks=range(steps), xlabel="frame", ylabel="importance")
+    bars.axhline(0, color="black", linewidth=0.5)
+    return figure
+
+
+def save_gif(
+    panels: Mapping[str, np.ndarray],
+    path: str | Path,
+    *,
+    scale: ImageScale = GREY,
+    frame_titles: Sequence[str] | None = None,
+    seconds_per_frame: float = 0.5,
+) -> Path:
+    """An animated GIF of side-by-side panels ``name → [T, H, W]`` (e.g. truth, forecast)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    steps = max(len(v) for v in panels.values())
+    norm = scale.norm
+    if norm is None:
+        values = np.concatenate([np.ravel(v) for v in panels.values()])
+        norm = Normalize(np.nanpercentile(values, 1), np.nanpercentile(values, 99))
+    images = []
+    for t in range(steps):
+        figure = Figure(figsize=(2.2 * len(panels), 2.5))
+        canvas = FigureCanvasAgg(figure)
+        for ax, (name, frames) in zip(
+            figure.subplots(1, len(panels)).ravel(), panels.items(), strict=True
+        ):
+            ax.imshow(frames[min(t, len(frames) - 1)], cmap=scale.cmap, norm=norm)
+            ax.set(xticks=[], yticks=[], title=name)
+        if frame_titles is not None:
+            figure.suptitle(frame_titles[t], fontsize=9)
+        canvas.draw()
+        images.append(Image.fromarray(np.asarray(canvas.buffer_rgba())).convert("P"))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    images[0].save(
+        path,
+        save_all=True,
+        append_images=images[1:],
+        loop=0,
+        duration=int(seconds_per_frame * 1000),
+    )
+    return path
