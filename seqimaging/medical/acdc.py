@@ -1,0 +1,124 @@
+"""ACDC: the Automated Cardiac Diagnosis Challenge (MICCAI 2017), 5 diagnostic groups."""
+
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from seqimaging.errors import DataError, DatasetNotFoundError
+from seqimaging.medical.base import CineDataset, CineRecord, parse_number
+from seqimaging.medical.sampling import CineSampling
+
+
+class ACDC(CineDataset):
+    """The ACDC cines with their diagnosis as ``label``.
+
+    Layout: ``root/<split>/patientNNN/patientNNN_4d.nii.gz`` and ``Info.cfg`` (lines such
+    as ``ED: 1``, ``ES: 12``, ``Group: DCM``, ``Height: 184.0``, ``NbFrame: 30``,
+    ``Weight: 95.0``). ED and ES there are 1-based (they match the ``frameMM`` file
+    numbers) and become 0-based ``meta["ed"]``/``meta["es"]``; ``meta`` keeps
+    ``height_cm``, ``weight_kg`` and ``nb_frames``. Each patient is its own group.
+
+    Args:
+        root: the folder holding ``training/`` and ``testing/`` (ACDC's ``database``).
+        split: an official split, ``"training"`` (patients 001–100) or ``"testing"``
+            (101–150).
+        sampling: how a cine becomes a sample (:class:`CineSampling`).
+
+    Raises:
+        DatasetNotFoundError: no ``root/<split>`` folder, or no patient folders in it.
+        DataError: a missing cine or Info.cfg, a missing or unknown Info.cfg key, an
+            unknown group, or ED/ES outside ``1..NbFrame``.
+
+    Example:
+        >>> data = ACDC("ACDC/database", "training", CineSampling(slices=3, frames=16))
+        >>> data.class_names[data[0]["label"]], data[0]["frames"].shape
+        ('DCM', torch.Size([16, 3, 64, 64]))
+    """
+
+    class_names = ("NOR", "MINF", "DCM", "HCM", "RV")
+    info_keys: ClassVar[dict[str, type]] = {
+        "ED": int,
+        "ES": int,
+        "Group": str,
+        "Height": float,
+        "NbFrame": int,
+        "Weight": float,
+    }
+    cine_pattern = "{patient}_4d.nii.gz"
+
+    def __init__(
+        self,
+        root: str | Path,
+        split: Literal["training", "testing"] = "training",
+        sampling: CineSampling | None = None,
+    ) -> None:
+        if split not in ("training", "testing"):
+            raise DataError(f"split must be 'training' or 'testing', got {split!r}")
+        folder = Path(root) / split
+        patients = sorted(p for p in folder.glob("patient[0-9][0-9][0-9]") if p.is_dir())
+        if not patients:
+            raise DatasetNotFoundError(
+                f"{folder}: no patientNNN folders; download ACDC from "
+                f"https://humanheart-project.creatis.insa-lyon.fr/database/ and pass the folder "
+                f"that holds training/ and testing/ as root"
+            )
+        super().__init__([self._record(p) for p in patients], sampling)
+
+    def _record(self, folder: Path) -> CineRecord:
+        path = folder / self.cine_pattern.format(patient=folder.name)
+        if not path.is_file():
+            raise DataError(f"{path}: no such file; expected the patient's 4D cine")
+        info = self.read_info(folder / "Info.cfg")
+        group = info["Group"]
+        if group not in self.class_names:
+            raise DataError(
+                f"{folder / 'Info.cfg'}: Group is {group!r}; expected one of {self.class_names}"
+            )
+        for key in ("ED", "ES"):
+            if not 1 <= info[key] <= info["NbFrame"]:
+                raise DataError(
+                    f"{folder / 'Info.cfg'}: {key} is {info[key]}; expected 1..NbFrame "
+                    f"({info['NbFrame']}), 1-based"
+                )
+        return CineRecord(
+            id=folder.name,
+            path=path,
+            label=self.class_names.index(group),
+            ed=info["ED"] - 1,
+            es=info["ES"] - 1,
+            n_frames=info["NbFrame"],
+            info={
+                "height_cm": info["Height"],
+                "weight_kg": info["Weight"],
+                "nb_frames": info["NbFrame"],
+            },
+        )
+
+    @classmethod
+    def read_info(cls, path: Path) -> dict:
+        """The ``Key: value`` lines of an ``Info.cfg``, typed as :attr:`info_keys` says.
+
+        Raises:
+            DataError: no such file, a line without ``:``, a missing, repeated or unknown
+                key, or a value of the wrong type.
+        """
+        if not path.is_file():
+            raise DataError(f"{path}: no such file; expected the patient's Info.cfg")
+        info: dict = {}
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            if not line.strip():
+                continue
+            key, colon, value = line.partition(":")
+            key = key.strip()
+            if not colon or key not in cls.info_keys or key in info:
+                problem = "no ':'" if not colon else f"key {key!r} is unknown or repeated"
+                raise DataError(
+                    f"{path}: line {number} {line!r}: {problem}; expected 'Key: value' lines "
+                    f"with the keys {sorted(cls.info_keys)} once each"
+                )
+            kind = cls.info_keys[key]
+            text = value.strip()
+            info[key] = text if kind is str else parse_number(text, key, path, kind)
+        missing = sorted(cls.info_keys.keys() - info.keys())
+        if missing:
+            raise DataError(f"{path}: no {missing}; expected the keys {sorted(cls.info_keys)}")
+        return info

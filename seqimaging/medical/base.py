@@ -1,0 +1,193 @@
+"""The small base every cine dataset shares: records in, samples out."""
+
+import csv
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from seqimaging.errors import DataError, DatasetNotFoundError
+from seqimaging.medical.reader import read_cine
+from seqimaging.medical.sampling import CineSampling, mid_slices, resample_cycle
+from seqimaging.medical.transforms import crop_and_normalise
+
+
+@dataclass(frozen=True)
+class CineRecord:
+    """One patient's cine and what a dataset's index file says about it.
+
+    Args:
+        id: unique id of the cine, e.g. ``"patient001"``.
+        path: the cine (anything :func:`~seqimaging.medical.read_cine` reads).
+        group: the patient, for splits; defaults to ``id``.
+        label: class index, or None.
+        target: regression targets (e.g. LVEF %), or None.
+        ed: end-diastolic phase, 0-based, or None.
+        es: end-systolic phase, 0-based, or None.
+        n_frames: the number of phases the index file promises (checked), or None.
+        info: anything else to pass on in ``meta`` (height, weight, vendor, ...).
+    """
+
+    id: str
+    path: Path
+    group: str | None = None
+    label: int | None = None
+    target: tuple[float, ...] | None = None
+    ed: int | None = None
+    es: int | None = None
+    n_frames: int | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class CineDataset(Dataset):
+    """Samples in the contract of :mod:`seqimaging.sample` from a list of cine records.
+
+    Subclasses read their index file into :class:`CineRecord` s and set ``class_names``.
+    A sample has ``frames`` float32 ``[T, C, H, W]`` (C mid-ventricular slices, or one
+    slice), ``times`` float32 ``[T]`` as the fraction of the cardiac cycle (from ED when
+    ``sampling.align_ed``; phases are taken to span one cycle evenly), ``label`` and/or
+    ``target`` where the records have them, and ``meta``: ``id``, ``group`` (the patient),
+    ``path``, ``slices`` (z indices), ``spacing`` (z, y, x mm of the file),
+    ``frame_interval_ms``, ``ed``/``es`` (0-based phases of the file), ``es_phase``
+    (fraction of the cycle from ED) and the record's ``info``.
+
+    ``labels`` and ``groups`` hold one entry per sample without loading any cine, for
+    :class:`~seqimaging.data.SequenceDataModule`; with ``sampling.slices=None`` the slice
+    counts are read from the headers (NIfTI) once.
+
+    Args:
+        records: the cines.
+        sampling: how a cine becomes a sample (:class:`CineSampling`; its defaults if None).
+    """
+
+    class_names: tuple[str, ...] = ()
+
+    def __init__(self, records: Sequence[CineRecord], sampling: CineSampling | None = None):
+        self.records = list(records)
+        self.sampling = sampling or CineSampling()
+        if self.sampling.slices is None:
+            self._index = [
+                (i, z)
+                for i, record in enumerate(self.records)
+                for z in range(read_cine(record.path).sizes["z"])
+            ]
+        else:
+            self._index = [(i, None) for i in range(len(self.records))]
+        chosen = [self.records[i] for i, _ in self._index]
+        self.groups = [r.group or r.id for r in chosen]
+        labelled = all(r.label is not None for r in chosen)
+        self.labels = [r.label for r in chosen] if labelled and chosen else None
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        i, z = self._index[index]
+        record = self.records[i]
+        s = self.sampling
+        cube = read_cine(record.path)
+        n_t, n_z = cube.sizes["time"], cube.sizes["z"]
+        if z is None and n_z < s.slices:
+            raise DataError(
+                f"{record.path}: has {n_z} slices; expected at least {s.slices} "
+                f"(CineSampling.slices), or use slices=None for one sample per slice"
+            )
+        slices = range(z, z + 1) if z is not None else mid_slices(n_z, s.slices)
+        values = cube.isel(z=slice(slices.start, slices.stop)).values
+        _check(record, values, n_t)
+        ed = record.ed if record.ed is not None and s.align_ed else 0
+        values = np.roll(values, -ed, axis=0)
+        if s.frames is not None:
+            values = resample_cycle(values, s.frames)
+        frames = crop_and_normalise(
+            values,
+            cube.attrs["spacing"][1:],
+            spacing=s.spacing,
+            size=s.size,
+            percentiles=s.percentiles,
+        )
+        if s.augment is not None:
+            frames = s.augment(frames)
+        n_out = frames.shape[0]
+        meta = {
+            "id": record.id if z is None else f"{record.id}_z{z:02d}",
+            "group": record.group or record.id,
+            "path": str(record.path),
+            "slices": list(slices),
+            "spacing": cube.attrs["spacing"],
+            "frame_interval_ms": cube.attrs["frame_interval_ms"],
+            "ed": record.ed,
+            "es": record.es,
+            "es_phase": None if record.es is None else ((record.es - ed) % n_t) / n_t,
+            **record.info,
+        }
+        sample = {
+            "frames": frames,
+            "times": torch.arange(n_out, dtype=torch.float32) / n_out,
+            "meta": meta,
+        }
+        if record.label is not None:
+            sample["label"] = torch.tensor(record.label, dtype=torch.int64)
+        if record.target is not None:
+            sample["target"] = torch.tensor(record.target, dtype=torch.float32)
+        return sample
+
+
+def _check(record: CineRecord, values: np.ndarray, n_t: int) -> None:
+    """Raise :class:`DataError` for NaN voxels or phases that disagree with the record."""
+    if not np.isfinite(values).all():
+        bad = int((~np.isfinite(values)).sum())
+        raise DataError(
+            f"{record.path}: {bad} of {values.size} voxels read are NaN or infinite; expected "
+            f"finite intensities"
+        )
+    if record.n_frames is not None and record.n_frames != n_t:
+        raise DataError(
+            f"{record.path}: has {n_t} phases but its index file says {record.n_frames}; "
+            f"expected them to agree"
+        )
+    for name, phase in [("ED", record.ed), ("ES", record.es)]:
+        if phase is not None and not 0 <= phase < n_t:
+            raise DataError(
+                f"{record.path}: {name} phase {phase} (0-based) is outside the {n_t} phases "
+                f"of the cine; expected 0 <= {name} < {n_t}"
+            )
+
+
+def read_rows(path: Path, required: Sequence[str]) -> list[dict[str, str]]:
+    """The rows of CSV file ``path`` as dicts (names and values stripped of spaces).
+
+    Raises:
+        DatasetNotFoundError: no such file.
+        DataError: a column of ``required`` is missing, or there are no rows.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetNotFoundError(f"{path}: no such file; expected the dataset's CSV table")
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        fields = [name.strip() for name in reader.fieldnames or []]
+        rows = [
+            {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
+            for row in reader
+        ]
+    missing = [name for name in required if name not in fields]
+    if missing:
+        raise DataError(f"{path}: no column(s) {missing}; expected columns {list(required)}")
+    if not rows:
+        raise DataError(f"{path}: has no rows; expected one row per cine")
+    return rows
+
+
+def parse_number(text: str, what: str, where: Path, kind: type = float) -> Any:
+    """``kind(text)``, or a :class:`DataError` naming ``what`` and the file ``where``."""
+    try:
+        return kind(text)
+    except ValueError as err:
+        raise DataError(
+            f"{where}: {what} is {text!r}; expected a number ({kind.__name__})"
+        ) from err

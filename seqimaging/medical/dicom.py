@@ -1,0 +1,261 @@
+"""DICOM cine: a folder holding one series of single-frame images, or one enhanced
+(multi-frame) file. Both become a list of 2-D frames with a position, an orientation and a
+trigger time, which :func:`_assemble` sorts into a cube:
+
+- slices by their position along the slice normal, ``ImagePositionPatient · (row direction
+  × column direction)``; SliceLocation is not used, as it is wrong on some scanners (on
+  the Sunnybrook GE series its step is 6.72 mm where the slices are 10 mm apart);
+- phases by trigger time, *per slice*: trigger times differ slightly between slices
+  acquired in separate breath-holds, and every slice must have the same number of phases.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from seqimaging._optional import require
+from seqimaging.errors import DataError
+from seqimaging.medical.cube import cine_cube
+
+_POSITION_DECIMALS = 2  # frames within 0.01 mm along the normal are one slice
+_LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
+
+
+@dataclass
+class _Frame:
+    """One 2-D image of a cine and where it lies in space and in the cardiac cycle."""
+
+    pixels: np.ndarray  # [rows, columns], rescaled
+    position: np.ndarray  # ImagePositionPatient, LPS mm
+    orientation: np.ndarray  # ImageOrientationPatient: row direction, column direction
+    pixel_spacing: tuple[float, float]  # between rows, between columns (mm)
+    slice_thickness: float
+    trigger_ms: float
+    where: str  # the file (and frame), for errors
+
+
+def read_dicom_series(folder: Path) -> xr.DataArray:
+    """Read a folder holding one DICOM cine series (slices x phases) as a cube.
+
+    Every file that is not hidden must be a DICOM image of the same series.
+
+    Raises:
+        DataError: an empty folder, a file that is not DICOM, several series, or any
+            problem :func:`_assemble` finds.
+    """
+    pydicom = require("pydicom", extra="medical")
+    files = sorted(p for p in Path(folder).iterdir() if p.is_file() and not p.name.startswith("."))
+    if not files:
+        raise DataError(f"{folder}: the folder is empty; expected the DICOM files of a cine series")
+    frames, series = [], set()
+    for path in files:
+        ds = _read(pydicom, path)
+        if int(ds.get("NumberOfFrames", 1) or 1) > 1:
+            raise DataError(
+                f"{path}: a multi-frame DICOM in a folder of a series; expected single-frame "
+                f"images here, or pass the multi-frame file itself to read_cine"
+            )
+        series.add(ds.get("SeriesInstanceUID"))
+        frames.append(
+            _Frame(
+                pixels=_rescale(_pixels(ds, path), ds),
+                position=_vector(ds, "ImagePositionPatient", path),
+                orientation=_vector(ds, "ImageOrientationPatient", path),
+                pixel_spacing=tuple(float(v) for v in _get(ds, "PixelSpacing", path)),
+                slice_thickness=float(ds.get("SliceThickness", np.nan) or np.nan),
+                trigger_ms=float(_get(ds, "TriggerTime", path)),
+                where=str(path),
+            )
+        )
+    if len(series) > 1:
+        raise DataError(
+            f"{folder}: holds {len(series)} series (SeriesInstanceUID); expected one cine "
+            f"series per folder"
+        )
+    return _assemble(frames, Path(folder))
+
+
+def read_dicom_multiframe(path: Path) -> xr.DataArray:
+    """Read an enhanced (multi-frame) DICOM cine as a cube.
+
+    Position, orientation, pixel spacing, trigger delay and rescale are looked up in each
+    frame's Per-frame Functional Groups, then in the Shared Functional Groups.
+
+    Raises:
+        DataError: not DICOM, a tag missing from both, or any problem :func:`_assemble` finds.
+    """
+    pydicom = require("pydicom", extra="medical")
+    ds = _read(pydicom, path)
+    pixels = _pixels(ds, path)
+    n = int(ds.get("NumberOfFrames", 1) or 1)
+    if n < 2 or pixels.ndim != 3:
+        raise DataError(f"{path}: has {n} frame(s); expected a multi-frame (enhanced) DICOM cine")
+    shared = _first(ds, "SharedFunctionalGroupsSequence")
+    per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
+    if len(per_frame) != n:
+        raise DataError(
+            f"{path}: has {len(per_frame)} Per-frame Functional Groups for {n} frames; "
+            f"expected one per frame"
+        )
+    frames = []
+    for i, groups in enumerate(per_frame):
+        where = f"{path} (frame {i + 1})"
+
+        def find(sequence: str, keyword: str, default: Any = None, groups=groups, where=where):
+            for source in (groups, shared):
+                item = _first(source, sequence)
+                if item is not None and keyword in item:
+                    return item[keyword].value
+            if default is None:
+                raise DataError(
+                    f"{where}: no {keyword} in {sequence} of the per-frame or shared "
+                    f"functional groups; expected it in an enhanced MR cine"
+                )
+            return default
+
+        slope = float(find("PixelValueTransformationSequence", "RescaleSlope", 1.0))
+        intercept = float(find("PixelValueTransformationSequence", "RescaleIntercept", 0.0))
+        frames.append(
+            _Frame(
+                pixels=pixels[i].astype(np.float32) * slope + intercept,
+                position=np.array(find("PlanePositionSequence", "ImagePositionPatient"), float),
+                orientation=np.array(
+                    find("PlaneOrientationSequence", "ImageOrientationPatient"), float
+                ),
+                pixel_spacing=tuple(
+                    float(v) for v in find("PixelMeasuresSequence", "PixelSpacing")
+                ),
+                slice_thickness=float(find("PixelMeasuresSequence", "SliceThickness", np.nan)),
+                trigger_ms=float(
+                    find("CardiacSynchronizationSequence", "NominalCardiacTriggerDelayTime")
+                ),
+                where=where,
+            )
+        )
+    return _assemble(frames, Path(path))
+
+
+def _assemble(frames: list[_Frame], source: Path) -> xr.DataArray:
+    """Sort frames into ``[time, z, y, x]`` and work out spacing, affine and times.
+
+    Raises:
+        DataError: frames of different orientation, pixel spacing or size; one phase per
+            slice (3-D, not a cine); unequal phase counts or repeated trigger times on a
+            slice; unevenly spaced slices.
+    """
+    first = frames[0]
+    for frame in frames[1:]:
+        for what, a, b in [
+            ("ImageOrientationPatient", frame.orientation, first.orientation),
+            ("PixelSpacing", frame.pixel_spacing, first.pixel_spacing),
+            ("image size", frame.pixels.shape, first.pixels.shape),
+        ]:
+            if np.shape(a) != np.shape(b) or not np.allclose(a, b, atol=1e-4):
+                raise DataError(
+                    f"{frame.where}: {what} {tuple(np.round(a, 6))} differs from "
+                    f"{tuple(np.round(b, 6))} of {first.where}; expected one stack of parallel "
+                    f"slices with the same geometry"
+                )
+    row_dir, col_dir = first.orientation[:3], first.orientation[3:]
+    normal = np.cross(row_dir, col_dir)
+    along = np.round([frame.position @ normal for frame in frames], _POSITION_DECIMALS)
+    positions = np.unique(along)
+    slices = [
+        sorted((f for f, d in zip(frames, along, strict=True) if d == p), key=_trigger)
+        for p in positions
+    ]
+    counts = [len(s) for s in slices]
+    if len(set(counts)) > 1:
+        found = ", ".join(f"{c} at {p:g} mm" for c, p in zip(counts, positions, strict=True))
+        raise DataError(
+            f"{source}: slices have unequal numbers of phases ({found} along the slice "
+            f"normal); expected the same phases on every slice"
+        )
+    if counts[0] < 2:
+        raise DataError(
+            f"{source}: one phase per slice ({len(positions)} slices), a 3-D volume; expected "
+            f"a 4-D cine with several phases (TriggerTime) per slice"
+        )
+    for s, p in zip(slices, positions, strict=True):
+        triggers = [f.trigger_ms for f in s]
+        if len(set(triggers)) < len(triggers):
+            raise DataError(
+                f"{source}: the slice at {p:g} mm along the normal has repeated trigger times "
+                f"{triggers}; expected one image per phase and slice"
+            )
+    steps = np.diff(positions)
+    dz = float(steps.mean()) if len(steps) else first.slice_thickness
+    if len(steps) and np.ptp(steps) > 0.01 * dz + 0.01:
+        raise DataError(
+            f"{source}: slices are unevenly spaced along the normal (steps {np.round(steps, 3)} "
+            f"mm); expected evenly spaced slices (is a slice missing?)"
+        )
+    d_row, d_col = first.pixel_spacing
+    lps = np.eye(4)
+    lps[:3, 0] = row_dir * d_col  # x = column index, along the row direction
+    lps[:3, 1] = col_dir * d_row  # y = row index
+    lps[:3, 2] = normal * dz
+    lps[:3, 3] = slices[0][0].position
+    values = np.stack([np.stack([f.pixels for f in s]) for s in slices], axis=1)
+    times = np.array([[f.trigger_ms for f in s] for s in slices]).mean(axis=0)
+    return cine_cube(
+        values.astype(np.float32),
+        times_ms=times,
+        spacing=(dz, d_row, d_col),
+        affine=_LPS_TO_RAS @ lps,
+        frame_interval_ms=float(np.diff(times).mean()),
+        source=source,
+    )
+
+
+def _trigger(frame: _Frame) -> float:
+    return frame.trigger_ms
+
+
+def _read(pydicom, path: Path):
+    """``pydicom.dcmread(path)``, with a project error for files that are not DICOM."""
+    try:
+        return pydicom.dcmread(path)
+    except (pydicom.errors.InvalidDicomError, OSError, EOFError) as err:
+        raise DataError(
+            f"{path}: cannot be read as DICOM ({type(err).__name__}: {err}); expected a DICOM "
+            f"image file"
+        ) from err
+
+
+def _pixels(ds, path: Path) -> np.ndarray:
+    if "PixelData" not in ds:
+        raise DataError(f"{path}: has no Pixel Data; expected a DICOM image")
+    try:
+        return ds.pixel_array
+    except Exception as err:  # pydicom raises many types for unsupported or damaged data
+        raise DataError(
+            f"{path}: the pixel data cannot be decoded ({type(err).__name__}: {err}); "
+            f"expected uncompressed or a transfer syntax pydicom can decode"
+        ) from err
+
+
+def _rescale(pixels: np.ndarray, ds) -> np.ndarray:
+    """Pixels times RescaleSlope plus RescaleIntercept (1 and 0 when absent)."""
+    slope = float(ds.get("RescaleSlope", 1) or 1)
+    intercept = float(ds.get("RescaleIntercept", 0) or 0)
+    return pixels.astype(np.float32) * slope + intercept
+
+
+def _get(ds, keyword: str, path: Path) -> Any:
+    if keyword not in ds or ds[keyword].value in (None, ""):
+        raise DataError(f"{path}: no {keyword}; expected it in every image of a cine series")
+    return ds[keyword].value
+
+
+def _vector(ds, keyword: str, path: Path) -> np.ndarray:
+    return np.array([float(v) for v in _get(ds, keyword, path)])
+
+
+def _first(ds, keyword: str):
+    """The first item of sequence ``keyword`` of ``ds``, or None."""
+    sequence = ds.get(keyword) if ds is not None else None
+    return sequence[0] if sequence else None

@@ -1,0 +1,77 @@
+"""M&Ms: the Multi-Centre, Multi-Vendor & Multi-Disease cardiac segmentation challenge."""
+
+from pathlib import Path
+from typing import ClassVar
+
+from seqimaging.errors import DataError, DatasetNotFoundError
+from seqimaging.medical.base import CineDataset, CineRecord, parse_number, read_rows
+from seqimaging.medical.sampling import CineSampling
+
+
+class MnMs(CineDataset):
+    """The M&Ms short-axis cines with their pathology as ``label``.
+
+    The information CSV has the columns ``External code, VendorName, Vendor, Centre, ED,
+    ES, Age, Pathology, Sex, Height, Weight``; ED and ES are already 0-based indices into
+    ``<code>_sa.nii.gz``, found anywhere under ``root`` (``Training/Labeled``,
+    ``Validation``, ``Testing`` ...). The CSV lists every subject of every split: rows
+    whose cine is not under ``root`` are skipped and listed in ``missing``. ``meta`` keeps
+    the vendor, centre, age, sex, height and weight.
+
+    Args:
+        root: the folder holding the cines, at any depth.
+        csv: the information CSV.
+        sampling: how a cine becomes a sample (:class:`CineSampling`).
+
+    Raises:
+        DatasetNotFoundError: no CSV, or none of its cines under ``root``.
+        DataError: a missing column, an unknown pathology, or ED/ES that are not integers.
+    """
+
+    class_names = ("NOR", "HCM", "DCM", "HHD", "ARV", "AHS", "IHD", "LVNC")
+    columns = ("External code", "ED", "ES", "Pathology")
+    info_columns: ClassVar[dict[str, str]] = {
+        "VendorName": "vendor_name",
+        "Vendor": "vendor",
+        "Centre": "centre",
+        "Age": "age",
+        "Sex": "sex",
+        "Height": "height_cm",
+        "Weight": "weight_kg",
+    }
+    cine_pattern = "{code}_sa.nii.gz"
+
+    def __init__(
+        self, root: str | Path, csv: str | Path, sampling: CineSampling | None = None
+    ) -> None:
+        root, csv = Path(root), Path(csv)
+        rows = read_rows(csv, self.columns)
+        found = {p.name: p for p in root.rglob(self.cine_pattern.format(code="*"))}
+        records, self.missing = [], []
+        for row in rows:
+            code = row["External code"]
+            path = found.get(self.cine_pattern.format(code=code))
+            if path is None:
+                self.missing.append(code)
+                continue
+            if row["Pathology"] not in self.class_names:
+                raise DataError(
+                    f"{csv}: subject {code} has Pathology {row['Pathology']!r}; expected one "
+                    f"of {self.class_names}"
+                )
+            records.append(
+                CineRecord(
+                    id=code,
+                    path=path,
+                    label=self.class_names.index(row["Pathology"]),
+                    ed=parse_number(row["ED"], f"ED of {code}", csv, int),
+                    es=parse_number(row["ES"], f"ES of {code}", csv, int),
+                    info={new: row.get(old) for old, new in self.info_columns.items()},
+                )
+            )
+        if not records:
+            raise DatasetNotFoundError(
+                f"{root}: none of the {len(rows)} cines that {csv} lists ({self.cine_pattern}); "
+                f"download M&Ms from https://www.ub.edu/mnms/ and pass the folder holding them"
+            )
+        super().__init__(records, sampling)
