@@ -1,0 +1,1 @@
+"""Satellite and radar image series: dated rasters to cubes to training windows."""

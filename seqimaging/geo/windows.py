@@ -1,0 +1,259 @@
+"""Training windows cut from a ``(time, band, y, x)`` cube, as samples of the contract."""
+
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import xarray as xr
+from torch.utils.data import Dataset
+
+from seqimaging.data import split_groups
+from seqimaging.errors import DataError, SeqImagingError
+
+Labels = Mapping[str, int] | Callable[[str, np.datetime64], int]
+
+
+@dataclass(frozen=True)
+class Window:
+    """One sample: a region, the patch's top-left pixel in it, and the first time index."""
+
+    region: str
+    top: int
+    left: int
+    start: int
+
+
+@dataclass(frozen=True)
+class Region:
+    """A block of the image: the unit of splitting (its windows share one group)."""
+
+    name: str
+    top: int
+    left: int
+    height: int
+    width: int
+
+
+class CubeWindows(Dataset):
+    """Windows of ``context`` (+ ``horizon``) frames and a spatial patch of a cube.
+
+    The image is tiled into square regions of ``region`` pixels (one region by default);
+    a region is a group (``meta["group"]``, :attr:`groups`), so
+    :class:`seqimaging.data.SequenceDataModule` and :meth:`split` never put one region in
+    two parts. Inside each region, patches lie on a grid with step ``stride``; every
+    patch and every start time (frames ``time_stride`` apart) makes a window. A window
+    whose frames are on average less than ``min_valid`` valid is skipped.
+
+    With ``random_patches``, each sample's patch is drawn anew, uniformly inside its
+    region, from torch's global generator (seeded by ``lightning.seed_everything``), for
+    training; otherwise patches are the fixed grid, for evaluation.
+
+    A sample has ``frames`` ``[context, C, p, p]`` with invalid pixels (NaN in the cube:
+    nodata, clouds) set to 0 and ``mask`` False there; ``times`` in ``time_unit`` since
+    the first frame of the window, the real dates however irregular; with ``horizon``
+    also ``future``, ``future_times`` and ``future_mask``; with ``labels`` a ``label``; and
+    ``meta`` with ``id``, ``group`` (the region), ``dates`` (ISO), ``crs`` and the
+    patch's ``transform``.
+
+    Args:
+        cube: ``(time, band, y, x)`` DataArray, NaN where invalid (e.g. from
+            :func:`seqimaging.geo.read_stack`); lazy cubes are read window by window.
+        context: frames of input.
+        horizon: frames to forecast after them; 0 for classification windows.
+        patch: patch size in pixels; default the whole region.
+        stride: grid step of the patches; default ``patch``.
+        time_stride: take every ``time_stride``-th frame.
+        region: region size in pixels; default the whole image.
+        random_patches: draw patch positions at random inside the region (training).
+        min_valid: skip windows whose valid-pixel fraction is below this.
+        labels: a class per region name, or a function ``(region, first date) → class``.
+        time_unit: unit of ``times``: ``"D"`` days, ``"h"``, ``"s"``, ...
+        name: prefix of region names, to tell cubes apart.
+        transform: a function applied to each sample.
+
+    Example:
+        >>> cube = xr.DataArray(np.random.rand(10, 1, 32, 32), dims=("time", "band", "y", "x"),
+        ...     coords={"time": np.datetime64("2024-01-01") + np.arange(10) * np.timedelta64(1, "D")})
+        >>> windows = CubeWindows(cube, context=4, horizon=2, patch=16, region=16)
+        >>> len(windows), windows[0]["frames"].shape, sorted(set(windows.groups))[:2]
+        (20, torch.Size([4, 1, 16, 16]), ['cube/r0c0', 'cube/r0c1'])
+    """
+
+    def __init__(
+        self,
+        cube: xr.DataArray,
+        context: int,
+        horizon: int = 0,
+        patch: int | None = None,
+        stride: int | None = None,
+        time_stride: int = 1,
+        *,
+        region: int | None = None,
+        random_patches: bool = False,
+        min_valid: float = 0.5,
+        labels: Labels | None = None,
+        time_unit: str = "D",
+        name: str = "cube",
+        transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> None:
+        if cube.dims != ("time", "band", "y", "x"):
+            raise DataError(f"cube has dims {cube.dims}; expected ('time', 'band', 'y', 'x')")
+        if context < 1 or horizon < 0 or time_stride < 1:
+            raise SeqImagingError(
+                f"need context >= 1, horizon >= 0 and time_stride >= 1, got {context}, "
+                f"{horizon} and {time_stride}"
+            )
+        height, width = cube.sizes["y"], cube.sizes["x"]
+        region_h, region_w = (region, region) if region else (height, width)
+        patch_h, patch_w = (patch, patch) if patch else (region_h, region_w)
+        if patch_h > region_h or patch_w > region_w:
+            raise SeqImagingError(f"patch {patch} is larger than the region {region}")
+        self.cube, self.context, self.horizon = cube, context, horizon
+        self.patch, self.time_stride, self.time_unit = (patch_h, patch_w), time_stride, time_unit
+        self.random_patches, self.labels_by, self.transform = random_patches, labels, transform
+        self.settings = {"stride": stride or patch_h, "min_valid": min_valid}
+        self.regions = {
+            r.name: r for r in _tile(height, width, region_h, region_w, self.patch, name)
+        }
+        self.windows = self._valid_windows(list(self.regions.values()))
+        if not self.windows:
+            raise DataError(
+                f"no window of {context}+{horizon} frames (time_stride {time_stride}) has at "
+                f"least {min_valid:.0%} valid pixels in a cube of {cube.sizes['time']} frames"
+            )
+        self.groups = [w.region for w in self.windows]
+        self.labels = None if labels is None else [self._label(w) for w in self.windows]
+
+    @property
+    def span(self) -> int:
+        """Frames a window covers, from its first to its last, inclusive."""
+        return (self.context + self.horizon - 1) * self.time_stride + 1
+
+    def _positions(self, region: Region) -> list[tuple[int, int]]:
+        """Top-left pixels of the grid patches inside ``region``."""
+        if self.random_patches:
+            return [(region.top, region.left)]
+        step, (ph, pw) = self.settings["stride"], self.patch
+        return [
+            (region.top + dy, region.left + dx)
+            for dy in range(0, region.height - ph + 1, step)
+            for dx in range(0, region.width - pw + 1, step)
+        ]
+
+    def _valid_windows(self, regions: list[Region]) -> list[Window]:
+        """Every (region, patch, start) window valid enough, read lazily in one pass."""
+        valid = self.cube.notnull().all("band")
+        boxes = []
+        for region in regions:
+            for top, left in self._positions(region):
+                h, w = (region.height, region.width) if self.random_patches else self.patch
+                boxes.append((region, top, left, h, w))
+        fractions = xr.concat(
+            [valid[:, t : t + h, l : l + w].mean(("y", "x")) for _, t, l, h, w in boxes],
+            dim="box",
+        ).values
+        steps = np.arange(self.context + self.horizon) * self.time_stride
+        windows = []
+        for (region, top, left, _, _), fraction in zip(boxes, fractions, strict=True):
+            for start in range(self.cube.sizes["time"] - self.span + 1):
+                if fraction[start + steps].mean() >= self.settings["min_valid"]:
+                    windows.append(Window(region.name, top, left, start))
+        return windows
+
+    def _label(self, window: Window) -> int:
+        if isinstance(self.labels_by, Mapping):
+            if window.region not in self.labels_by:
+                raise SeqImagingError(f"labels has no class for region {window.region!r}")
+            return int(self.labels_by[window.region])
+        return int(self.labels_by(window.region, self.cube.time.values[window.start]))
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        window = self.windows[index]
+        top, left = window.top, window.left
+        ph, pw = self.patch
+        if self.random_patches:
+            region = self.regions[window.region]
+            top += int(torch.randint(region.height - ph + 1, ()))
+            left += int(torch.randint(region.width - pw + 1, ()))
+        steps = window.start + np.arange(self.context + self.horizon) * self.time_stride
+        block = self.cube.isel(time=steps, y=slice(top, top + ph), x=slice(left, left + pw))
+        values = torch.from_numpy(np.asarray(block.values, dtype=np.float32))
+        mask = values.isfinite().all(dim=1, keepdim=True)
+        frames = torch.nan_to_num(values, nan=0.0) * mask
+        dates = block.time.values
+        times = (dates - dates[0]) / np.timedelta64(1, self.time_unit)
+        times = torch.as_tensor(times, dtype=torch.float32)
+        c = self.context
+        sample: dict[str, Any] = {"frames": frames[:c], "times": times[:c], "mask": mask[:c]}
+        if self.horizon:
+            sample |= {"future": frames[c:], "future_times": times[c:], "future_mask": mask[c:]}
+        if self.labels is not None:
+            sample["label"] = torch.tensor(self.labels[index], dtype=torch.int64)
+        sample["meta"] = self._meta(window, top, left, dates)
+        return sample if self.transform is None else self.transform(sample)
+
+    def _meta(self, window: Window, top: int, left: int, dates: np.ndarray) -> dict[str, Any]:
+        first = np.datetime_as_string(dates[0], unit="s")
+        meta = {
+            "id": f"{window.region}/{top}-{left}/{first}",
+            "group": window.region,
+            "dates": [str(np.datetime_as_string(d, unit="s")) for d in dates],
+        }
+        transform = self.cube.attrs.get("transform")
+        if transform is not None:
+            a, b, c, d, e, f = transform
+            meta["transform"] = [a, b, c + a * left + b * top, d, e, f + d * left + e * top]
+            meta["crs"] = self.cube.attrs.get("crs")
+        return meta
+
+    def split(
+        self, *, val_fraction: float = 0.2, test_fraction: float = 0.2, seed: int = 0
+    ) -> tuple["CubeWindows", "CubeWindows", "CubeWindows"]:
+        """Train / validation / test windows on disjoint regions (by :func:`split_groups`).
+
+        Training keeps this dataset's ``random_patches``; validation and test use the
+        fixed grid, so every evaluation sees the same patches.
+        """
+        parts = split_groups(
+            self.groups,
+            self.labels,
+            val_fraction=val_fraction,
+            test_fraction=test_fraction,
+            seed=seed,
+        )
+        train, val, test = ({self.groups[i] for i in part} for part in parts)
+        return (
+            self._subset(train, self.random_patches),
+            self._subset(val, False),
+            self._subset(test, False),
+        )
+
+    def _subset(self, regions: set[Hashable], random_patches: bool) -> "CubeWindows":
+        """A copy restricted to ``regions``, with grid or random patches."""
+        out = object.__new__(CubeWindows)
+        out.__dict__ = self.__dict__ | {"random_patches": random_patches}
+        kept = [r for name, r in self.regions.items() if name in regions]
+        out.windows = out._valid_windows(kept) if kept else []
+        out.groups = [w.region for w in out.windows]
+        out.labels = None if self.labels_by is None else [out._label(w) for w in out.windows]
+        return out
+
+
+def _tile(
+    height: int, width: int, region_h: int, region_w: int, patch: Sequence[int], name: str
+) -> list[Region]:
+    """Regions of ``region_h × region_w`` tiling the image; partial ones at the edges are
+    kept when a patch fits in them."""
+    regions = []
+    for row, top in enumerate(range(0, height, region_h)):
+        for col, left in enumerate(range(0, width, region_w)):
+            h, w = min(region_h, height - top), min(region_w, width - left)
+            if h >= patch[0] and w >= patch[1]:
+                regions.append(Region(f"{name}/r{row}c{col}", top, left, h, w))
+    return regions
+
