@@ -11,6 +11,7 @@ import xarray as xr
 from seqimaging._optional import require
 from seqimaging.errors import DataError, DatasetNotFoundError
 
+
 @dataclass(frozen=True)
 class Format:
     """An xarray engine, the module it needs, its writer method and options for both."""

@@ -1,5 +1,7 @@
 """Landsat-8 Collection-1 Level-1 scenes: one GeoTIFF per band per date."""
 
+from types import MappingProxyType as Frozen
+
 from seqimaging.geo.layout import Layout
 
 OLI_BANDS = tuple(f"B{i}" for i in range(1, 10))
@@ -26,7 +28,7 @@ class Landsat8(Layout):
         r"^LC08_\w{4}_\d{6}_(?P<date>\d{8})_(?:\d{8}_\d{2}_\w{2}_)?(?P<band>B\d{1,2}|BQA)\.TIF$"
     )
     date_format = "%Y%m%d"
-    nodata = {band: 0 for band in OLI_BANDS + TIRS_BANDS} | {"BQA": 1}
-    scale = {band: 2.0e-5 for band in OLI_BANDS} | {band: 3.342e-4 for band in TIRS_BANDS}
-    offset = {band: -0.1 for band in OLI_BANDS} | {band: 0.1 for band in TIRS_BANDS}
-    resampling = {"BQA": "nearest"}
+    nodata = Frozen({band: 0 for band in OLI_BANDS + TIRS_BANDS} | {"BQA": 1})
+    scale = Frozen({band: 2.0e-5 for band in OLI_BANDS} | {band: 3.342e-4 for band in TIRS_BANDS})
+    offset = Frozen({band: -0.1 for band in OLI_BANDS} | {band: 0.1 for band in TIRS_BANDS})
+    resampling = Frozen({"BQA": "nearest"})

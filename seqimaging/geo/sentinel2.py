@@ -1,6 +1,7 @@
 """Sentinel-2 Level-2A: value conventions, the SCL cloud mask, and sen2r product files."""
 
 import re
+from types import MappingProxyType as Frozen
 
 import xarray as xr
 
@@ -52,14 +53,14 @@ class Sen2rNdvi(Layout):
 
     Example:
         >>> ndvi = Sen2rNdvi.read_masked("tests/data/sentinel2_sen2rts")
-        >>> list(ndvi.band.values), ndvi.sizes["time"]
+        >>> ndvi.band.values.tolist(), ndvi.sizes["time"]
         (['NDVI'], 6)
     """
 
     pattern = r"^S2[AB]2A_(?P<date>\d{8})_\d{3}_\w+?_(?P<band>NDVI|SCL)_\d+\.tif$"
     date_format = "%Y%m%d"
-    scale = {"NDVI": BOA_SCALE}
-    resampling = {"SCL": "nearest"}
+    scale = Frozen({"NDVI": BOA_SCALE})
+    resampling = Frozen({"SCL": "nearest"})
 
     @classmethod
     def read_masked(cls, source, **kwargs) -> xr.DataArray:

@@ -328,7 +328,7 @@ def read_stack(
         >>> folder = make_cloud_series(tempfile.mkdtemp(), n_frames=4, seed=0, size=32)
         >>> cube = read_stack(folder)
         >>> cube.dims, cube.shape
-        (('time', 'band', 'y', 'x'), (4, 1, 32, 32))
+        (('time', 'band', 'y', 'x'), (4, 2, 32, 32))
     """
     da = require("dask.array", extra="geo")
     regex = re.compile(pattern or DEFAULT_PATTERN)

@@ -74,8 +74,9 @@ class CubeWindows(Dataset):
         transform: a function applied to each sample.
 
     Example:
-        >>> cube = xr.DataArray(np.random.rand(10, 1, 32, 32), dims=("time", "band", "y", "x"),
-        ...     coords={"time": np.datetime64("2024-01-01") + np.arange(10) * np.timedelta64(1, "D")})
+        >>> days = np.datetime64("2024-01-01") + np.arange(10) * np.timedelta64(1, "D")
+        >>> cube = xr.DataArray(np.random.rand(10, 1, 32, 32), coords={"time": days},
+        ...     dims=("time", "band", "y", "x"))
         >>> windows = CubeWindows(cube, context=4, horizon=2, patch=16, region=16)
         >>> len(windows), windows[0]["frames"].shape, sorted(set(windows.groups))[:2]
         (20, torch.Size([4, 1, 16, 16]), ['cube/r0c0', 'cube/r0c1'])
@@ -151,7 +152,7 @@ class CubeWindows(Dataset):
                 h, w = (region.height, region.width) if self.random_patches else self.patch
                 boxes.append((region, top, left, h, w))
         fractions = xr.concat(
-            [valid[:, t : t + h, l : l + w].mean(("y", "x")) for _, t, l, h, w in boxes],
+            [valid[:, y : y + h, x : x + w].mean(("y", "x")) for _, y, x, h, w in boxes],
             dim="box",
         ).values
         steps = np.arange(self.context + self.horizon) * self.time_stride
@@ -256,4 +257,3 @@ def _tile(
             if h >= patch[0] and w >= patch[1]:
                 regions.append(Region(f"{name}/r{row}c{col}", top, left, h, w))
     return regions
-
