@@ -7,7 +7,6 @@ names a task and a data module by ``class_path``/``init_args``, as in torchgeo, 
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 from seqimaging.errors import SeqImagingError
@@ -46,59 +45,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def lightning_cli(argv: list[str] | None):
-    """LightningCLI over any :class:`~seqimaging.tasks.SequenceTask` and data module.
-
-    Defaults, each overridable in the YAML: seed 0; CSV and TensorBoard logs, both in
-    ``runs/<date>_<time>/``; a ``checkpoint`` section (Lightning's ModelCheckpoint)
-    keeping the best ``val/loss`` and ``last.ckpt``; bf16 autocast when the GPU supports
-    it; the data module's own DDP-aware sampler (``use_distributed_sampler: false``);
-    ``predict`` writes ``predictions.pt`` to the run folder (:class:`PredictionWriter`).
-    """
-    import torch
-    from lightning.pytorch import LightningDataModule
-    from lightning.pytorch.callbacks import ModelCheckpoint
-    from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
-
-    from seqimaging.tasks import PredictionWriter, SequenceTask
-
-    class SeqImagingCLI(LightningCLI):
-        def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-            parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
-            parser.set_defaults(
-                {
-                    "checkpoint.monitor": "val/loss",
-                    "checkpoint.save_last": True,
-                    "checkpoint.filename": "best-{epoch}",
-                }
-            )
-
-    bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    run_dir = {"save_dir": "runs", "name": "", "version": time.strftime("%Y-%m-%d_%H-%M-%S")}
-    loggers = [
-        {"class_path": f"lightning.pytorch.loggers.{kind}", "init_args": run_dir}
-        for kind in ("CSVLogger", "TensorBoardLogger")
-    ]
-    return SeqImagingCLI(
-        SequenceTask,
-        LightningDataModule,
-        subclass_mode_model=True,
-        subclass_mode_data=True,
-        seed_everything_default=0,
-        trainer_defaults={
-            "default_root_dir": "runs",
-            "logger": loggers,
-            "log_every_n_steps": 10,
-            "callbacks": [PredictionWriter()],
-            "precision": "bf16-mixed" if bf16 else "32-true",
-            "use_distributed_sampler": False,
-        },
-        save_config_kwargs={"overwrite": True},
-        auto_configure_optimizers=False,
-        args=argv,
-    )
-
-
 def _project_error(err: BaseException | None) -> SeqImagingError | None:
     """The first SeqImagingError in ``err``'s chain (jsonargparse wraps what it builds)."""
     while err is not None and not isinstance(err, SeqImagingError):
@@ -112,7 +58,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
     try:
         if words and words[0] in LIGHTNING_COMMANDS:
-            lightning_cli(argv)  # None: LightningCLI reads sys.argv itself
+            from seqimaging.training_cli import run_lightning
+
+            run_lightning(argv)  # None: LightningCLI reads sys.argv itself
             return
         args = parser.parse_args(argv)
         args.func(args)

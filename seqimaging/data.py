@@ -238,7 +238,8 @@ class GroupSampler(Sampler[int]):
         self.num_replicas = num_replicas
         self.rank = rank
         self.drop_last = drop_last
-        self.epoch = 0
+        self.generator = torch.Generator()
+        self.set_epoch(0)
         codes = _encode(self.groups, "groups")
         # indices sorted by group (stable: index order within a group), and group sizes
         self._by_group = np.argsort(codes, kind="stable")
@@ -253,8 +254,18 @@ class GroupSampler(Sampler[int]):
             self.num_samples = math.ceil(per_epoch / num_replicas)
 
     def set_epoch(self, epoch: int) -> None:
-        """Use the order of epoch ``epoch``; call it before each epoch (Lightning does)."""
+        """Use the order of epoch ``epoch``; call it before each epoch (Lightning does).
+
+        It also reseeds :attr:`generator` from ``(seed, epoch)``. Given to the DataLoader
+        (``DataLoader(..., sampler=s, generator=s.generator)``), it is where the loader
+        draws its workers' seeds, instead of the global random state: each epoch's data
+        then depends on the seed and the epoch only, so a run resumed from a checkpoint
+        sees the same data as one never stopped.
+        """
         self.epoch = epoch
+        self.generator.manual_seed(
+            int(np.random.SeedSequence([self.seed, epoch]).generate_state(1)[0])
+        )
 
     def global_order(self) -> np.ndarray:
         """This epoch's order of all ranks together, before padding and sharding."""
@@ -479,6 +490,9 @@ class SequenceDataModule(lightning.LightningDataModule):
         return DistributedSampler(dataset, num_replicas=num_replicas, rank=rank, shuffle=False)
 
     def _loader(self, dataset: Dataset, sampler: Sampler[int] | None) -> DataLoader:
+        """A loader whose worker seeds come from the sampler's or a fixed generator, never
+        from the global random state (which then stays the model's alone)."""
+        generator = getattr(sampler, "generator", None)
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
@@ -486,4 +500,5 @@ class SequenceDataModule(lightning.LightningDataModule):
             num_workers=self.num_workers,
             collate_fn=collate,
             persistent_workers=self.num_workers > 0,
+            generator=generator or torch.Generator().manual_seed(self.seed),
         )

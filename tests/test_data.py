@@ -456,3 +456,22 @@ def test_data_module_errors():
 
 def test_docstring_examples():
     assert doctest.testmod(seqimaging.data).failed == 0
+
+
+def test_loaders_never_draw_from_the_global_random_state():
+    """Worker seeds come from (seed, epoch): a resumed run sees the data of an unbroken one."""
+    module = SequenceDataModule(MovingShapes(24, frames=2, size=8), batch_size=4, seed=3)
+    module.setup("fit")
+    loader = module.train_dataloader()
+    assert loader.generator is loader.sampler.generator
+    other = GroupSampler(list(range(5)), seed=3)
+    other.set_epoch(2)
+    loader.sampler.set_epoch(2)
+    assert torch.equal(loader.generator.get_state(), other.generator.get_state())
+    other.set_epoch(1)
+    assert not torch.equal(loader.generator.get_state(), other.generator.get_state())
+    torch.manual_seed(0)
+    before = torch.get_rng_state()
+    for make in (module.train_dataloader, module.val_dataloader, module.test_dataloader):
+        next(iter(make()))
+    assert torch.equal(torch.get_rng_state(), before)

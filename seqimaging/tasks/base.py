@@ -8,7 +8,13 @@ from lightning.pytorch import LightningModule
 from torch import Tensor, nn
 from torchmetrics import MetricCollection
 
+from seqimaging.errors import SeqImagingError
 from seqimaging.models import build_model
+
+
+class NonFiniteLossError(SeqImagingError, FloatingPointError):
+    """The training loss became NaN or infinite."""
+
 
 OptimizerName = Literal["adam", "adamw", "sgd"]
 SchedulerName = Literal["none", "cosine", "plateau"]
@@ -79,7 +85,19 @@ class SequenceTask(LightningModule, ABC):
         return self.model(batch, *args, **kwargs)
 
     def training_step(self, batch: dict, batch_idx: int) -> Tensor:
-        return self.step(batch, "train")
+        loss = self.step(batch, "train")
+        finite = self.trainer.strategy.reduce_boolean_decision(
+            bool(torch.isfinite(loss)), all=True
+        )  # every process stops together under DDP
+        if not finite:
+            ids = [meta.get("id") for meta in batch.get("meta", [])]
+            raise NonFiniteLossError(
+                f"training loss is {loss.item()} at step {self.global_step} (epoch "
+                f"{self.current_epoch}, batch {batch_idx}, samples {ids}); training stopped "
+                "and the last checkpoint is kept. Check the inputs for NaN or lower the "
+                "learning rate"
+            )
+        return loss
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         self.step(batch, "val")

@@ -1,0 +1,111 @@
+"""Checkpoints that survive a hard kill, refuse pickled code, and resume bit for bit.
+
+- :class:`SafeCheckpointIO` writes a checkpoint to a temporary file in the same folder,
+  flushes and fsyncs it, then renames it over the old one: a run killed at any moment
+  leaves the last complete checkpoint. It loads with ``torch.load(weights_only=True)``
+  and turns a refused file into a :class:`CheckpointError` naming it.
+- :class:`RandomState` stores the torch, CUDA, NumPy and Python random states in each
+  checkpoint and puts them back when training resumes, so that a resumed run draws the
+  same random numbers (teacher forcing, augmentation, worker seeds) as one never stopped.
+"""
+
+import os
+import pickle
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+from seqimaging.errors import SeqImagingError
+
+
+class CheckpointError(SeqImagingError):
+    """A checkpoint cannot be loaded safely: unreadable, truncated, or carrying code."""
+
+
+def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, Any]:
+    """``torch.load(path, weights_only=True)``, with a clear error for refused files."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise CheckpointError(
+            f"refused to load {path}: it holds objects other than tensors and plain data "
+            f"(possibly code), which weights_only loading does not execute ({err})"
+        ) from err
+    except (RuntimeError, EOFError) as err:
+        raise CheckpointError(f"{path} is not a readable checkpoint (truncated?): {err}") from err
+
+
+class SafeCheckpointIO(TorchCheckpointIO):
+    """Atomic, fsynced checkpoint writes; ``weights_only=True`` loads."""
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any = None
+    ) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.tmp")
+        with open(temporary, "wb") as file:
+            torch.save(checkpoint, file)
+            file.flush()
+            os.fsync(file.fileno())
+        temporary.replace(path)
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)  # the rename itself survives a power cut
+        finally:
+            os.close(directory)
+
+    def load_checkpoint(
+        self, path: str | Path, map_location: Any = None, weights_only: bool | None = None
+    ) -> dict[str, Any]:
+        return load_checkpoint(path, map_location=map_location)
+
+
+class RandomState(Callback):
+    """Save the random states with each checkpoint; restore them when training resumes.
+
+    They are put back at the start of training, after the loops have restored their
+    progress, which is where a run that was never stopped stands when it takes up the
+    next epoch.
+    """
+
+    def __init__(self) -> None:
+        self._loaded: dict[str, Any] | None = None
+
+    def state_dict(self) -> dict[str, Any]:
+        version, words, gauss = random.getstate()
+        # the legacy global NumPy state is the one libraries (MONAI transforms) draw from
+        _, keys, position, has_gauss, cached = np.random.get_state()  # noqa: NPY002
+        state = {
+            "torch": torch.get_rng_state(),
+            "numpy": [torch.from_numpy(keys.astype(np.int64)), position, has_gauss, cached],
+            "python": [version, torch.tensor(words, dtype=torch.int64), gauss],
+        }
+        if torch.cuda.is_available():
+            state["cuda"] = torch.cuda.get_rng_state_all()
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._loaded = state_dict
+
+    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if self._loaded is None:
+            return
+        state, self._loaded = self._loaded, None
+        torch.set_rng_state(state["torch"])
+        keys, position, has_gauss, cached = state["numpy"]
+        np.random.set_state(  # noqa: NPY002
+            ("MT19937", keys.numpy().astype(np.uint32), position, has_gauss, cached)
+        )
+        version, words, gauss = state["python"]
+        random.setstate((version, tuple(words.tolist()), gauss))
+        if "cuda" in state and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda"])

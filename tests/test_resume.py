@@ -1,0 +1,80 @@
+"""A run killed with SIGKILL resumes with ``--ckpt_path last`` and ends bit for bit where an
+uninterrupted run with the same seed ends (CPU)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from seqimaging.tasks.checkpoints import load_checkpoint
+
+CONFIG = Path(__file__).parents[1] / "examples" / "configs" / "forecast.yaml"
+SMALL = [
+    "--trainer.max_epochs=3",
+    "--trainer.enable_progress_bar=false",
+    "--data.init_args.dataset.init_args.num_samples=192",
+    "--data.init_args.dataset.init_args.size=16",
+]
+
+
+def _command(*extra: str) -> list[str]:
+    script = "from seqimaging.cli import main; main()"
+    return [sys.executable, "-c", script, "fit", "--config", str(CONFIG), *SMALL, *extra]
+
+
+def _environment() -> dict[str, str]:
+    return os.environ | {"OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+
+
+def _final(cwd: Path) -> tuple[dict, pd.DataFrame]:
+    (checkpoint,) = cwd.glob("runs/*/checkpoints/last.ckpt")
+    (metrics,) = cwd.glob("runs/*/metrics.csv")
+    return load_checkpoint(checkpoint), pd.read_csv(metrics)
+
+
+def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    whole.mkdir(), killed.mkdir()
+    subprocess.run(
+        _command(), cwd=whole, env=_environment(), check=True, capture_output=True, timeout=300
+    )
+
+    process = subprocess.Popen(
+        _command(),
+        cwd=killed,
+        env=_environment(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 240
+    while not list(killed.glob("runs/*/checkpoints/last.ckpt")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # into the next epoch
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    (checkpoint,) = killed.glob("runs/*/checkpoints/last.ckpt")
+    stopped_at = load_checkpoint(checkpoint)["epoch"]
+    assert stopped_at < 2, "the run finished before it was killed; nothing was resumed"
+
+    subprocess.run(
+        _command("--ckpt_path", "last"),
+        cwd=killed,
+        env=_environment(),
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    assert len(list(killed.glob("runs/*"))) == 1  # resumed in the same run folder
+    expected, expected_metrics = _final(whole)
+    resumed, resumed_metrics = _final(killed)
+    assert resumed["epoch"] == expected["epoch"] == 2
+    for name, value in expected["state_dict"].items():
+        assert torch.equal(resumed["state_dict"][name], value), name
+    final = expected_metrics.dropna(subset=["val/skill"]).iloc[-1]
+    again = resumed_metrics.dropna(subset=["val/skill"]).iloc[-1]
+    assert again["val/skill"] == final["val/skill"] and again["val/mse"] == final["val/mse"]
