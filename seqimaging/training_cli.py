@@ -3,7 +3,7 @@
 Defaults, each overridable in the YAML:
 
 - seed 0 (``seed_everything``);
-- CSV and TensorBoard logs, both in ``runs/<date>_<time>/``;
+- CSV and TensorBoard logs, both in a new ``runs/<date>_<time>/`` (never an existing one);
 - a ``checkpoint`` section (Lightning's ModelCheckpoint) keeping the best ``val/loss`` and
   ``last.ckpt``, written atomically and loaded with ``weights_only=True``
   (:class:`~seqimaging.tasks.checkpoints.SafeCheckpointIO`), with the random states
@@ -35,6 +35,16 @@ def newest_last_checkpoint(runs: Path) -> Path:
     if not candidates:
         raise CheckpointError(f"--ckpt_path last: no {runs}/<run>/checkpoints/last.ckpt to resume")
     return candidates[-1]
+
+
+def fresh_run_name(runs: Path) -> str:
+    """``<date>_<time>``, with ``-2``, ``-3``… if a run of that name exists already."""
+    stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
+    name, n = stamp, 1
+    while (runs / name).exists():
+        n += 1
+        name = f"{stamp}-{n}"
+    return name
 
 
 class SeqImagingCLI(LightningCLI):
@@ -69,7 +79,7 @@ class SeqImagingCLI(LightningCLI):
 def run_lightning(argv: list[str] | None) -> SeqImagingCLI:
     """Run LightningCLI over any :class:`~seqimaging.tasks.SequenceTask` and data module."""
     bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    run_dir = {"save_dir": "runs", "name": "", "version": time.strftime("%Y-%m-%d_%H-%M-%S")}
+    run_dir = {"save_dir": "runs", "name": "", "version": fresh_run_name(Path("runs"))}
     loggers = [
         {"class_path": f"lightning.pytorch.loggers.{kind}", "init_args": run_dir}
         for kind in ("CSVLogger", "TensorBoardLogger")

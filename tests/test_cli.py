@@ -103,3 +103,14 @@ def test_unknown_key_in_config_is_refused(in_tmp, capsys):
         main(["fit", "--config", str(CONFIGS[0]), "--model.init_args.no_such_option=1"])
     assert exit_info.value.code != 0
     assert "no_such_option" in capsys.readouterr().err
+
+
+def test_a_new_run_never_reuses_an_existing_folder(tmp_path):
+    from seqimaging.training_cli import fresh_run_name
+
+    first = fresh_run_name(tmp_path)
+    (tmp_path / first).mkdir()
+    second = fresh_run_name(tmp_path)
+    assert second != first and second.startswith(first[:10])
+    (tmp_path / second).mkdir()
+    assert fresh_run_name(tmp_path) not in (first, second)
