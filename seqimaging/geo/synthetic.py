@@ -44,7 +44,7 @@ def cloud_fields(
     size: int = 64,
     border: int = 2,
     speed: tuple[float, float] = (1.0, 2.0),
-    density: float = 6.0,
+    density: float = 16.0,
     start: str = "2024-06-01T00:00",
     step_minutes: int = 60,
 ) -> CloudSeries:

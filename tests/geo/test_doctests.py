@@ -6,7 +6,18 @@ from pathlib import Path
 
 import pytest
 
-MODULES = ["cube", "layout", "landsat", "modis", "radar", "sentinel2", "stack", "synthetic", "weights", "windows"]
+MODULES = [
+    "cube",
+    "layout",
+    "landsat",
+    "modis",
+    "radar",
+    "sentinel2",
+    "stack",
+    "synthetic",
+    "weights",
+    "windows",
+]
 
 
 @pytest.mark.parametrize("name", ["seqimaging.geo"] + [f"seqimaging.geo.{m}" for m in MODULES])

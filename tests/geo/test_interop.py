@@ -34,12 +34,16 @@ def test_samples_carry_the_dates_torchgeo_stacked(tmp_path):
         dates = sample["meta"]["dates"]
         assert dates == sorted(dates) and len(dates) == 4
         hours = [float(h) for h in sample["times"].tolist() + sample["future_times"].tolist()]
-        assert hours == [(np.datetime64(d) - np.datetime64(dates[0])) / np.timedelta64(1, "h") for d in dates]
+        assert hours == [
+            (np.datetime64(d) - np.datetime64(dates[0])) / np.timedelta64(1, "h") for d in dates
+        ]
         x, y, _ = windows.slices[i]
         for k, date in enumerate(dates[:3]):  # each frame is that date's file at that place
             path = files[date.replace("-", "").replace(":", "")[:13]]
             with rasterio.open(path) as src:
-                window = rasterio.windows.from_bounds(x.start, y.start, x.stop, y.stop, src.transform)
+                window = rasterio.windows.from_bounds(
+                    x.start, y.start, x.stop, y.stop, src.transform
+                )
                 raw = src.read(window=window, boundless=True, fill_value=NODATA)
             valid = (raw != NODATA).all(0)
             np.testing.assert_array_equal(sample["mask"][k, 0].numpy(), valid)

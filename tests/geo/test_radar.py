@@ -63,7 +63,9 @@ def gdal(monkeypatch):
     monkeypatch.setattr(importers, "GDAL_IMPORTED", True)
     monkeypatch.setattr(importers, "gdal", fake, raising=False)
     monkeypatch.setattr(importers, "gdalconst", types.SimpleNamespace(GA_ReadOnly=0), raising=False)
-    monkeypatch.setattr(importers, "osr", types.SimpleNamespace(SpatialReference=SpatialReference), raising=False)
+    monkeypatch.setattr(
+        importers, "osr", types.SimpleNamespace(SpatialReference=SpatialReference), raising=False
+    )
     monkeypatch.setitem(sys.modules, "osgeo", None)
 
 

@@ -106,14 +106,18 @@ def test_band_sets_that_differ_in_a_file_per_band_layout(tmp_path):
         for band, name in ((1, "reflectance"), (2, "rain")):
             with rasterio.open(path) as src:
                 profile, data = src.profile | {"count": 1}, src.read(band)
-            with rasterio.open(tmp_path / path.name.replace(".tif", f"_{name}.tif"), "w", **profile) as dst:
+            with rasterio.open(
+                tmp_path / path.name.replace(".tif", f"_{name}.tif"), "w", **profile
+            ) as dst:
                 dst.write(data, 1)
         path.unlink()
     pattern = r"cloud_(?P<date>\d{8}T\d{4})_(?P<band>\w+)\.tif"
     cube = read_stack(tmp_path, pattern=pattern, date_format="%Y%m%dT%H%M")
     assert cube.band.values.tolist() == ["rain", "reflectance"] and cube.sizes["time"] == 2
     (tmp_path / "cloud_20240601T0100_rain.tif").unlink()
-    with pytest.raises(DataError, match=r"T0100_reflectance\.tif: its date has bands \['reflectance'\]"):
+    with pytest.raises(
+        DataError, match=r"T0100_reflectance\.tif: its date has bands \['reflectance'\]"
+    ):
         read_stack(tmp_path, pattern=pattern, date_format="%Y%m%dT%H%M")
 
 

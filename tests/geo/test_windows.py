@@ -64,7 +64,7 @@ def test_grid_patches_are_fixed_and_random_patches_stay_in_their_region():
     grid = CubeWindows(cube, context=2, patch=8, stride=4, region=16)
     assert len({w.region for w in grid.windows}) == 4
     assert {(w.top, w.left) for w in grid.windows if w.region == "cube/r0c1"} == {
-        (t, 16 + l) for t in (0, 4, 8) for l in (0, 4, 8)
+        (t, 16 + dx) for t in (0, 4, 8) for dx in (0, 4, 8)
     }
     assert torch.equal(grid[5]["frames"], grid[5]["frames"])
     random = CubeWindows(cube, context=2, patch=8, region=16, random_patches=True)
@@ -105,7 +105,9 @@ def test_labels_per_region_or_per_window():
     windows = CubeWindows(cube, context=2, region=8, labels=by_region)
     assert windows.labels == [by_region[g] for g in windows.groups]
     assert windows[0]["label"].dtype == torch.int64
-    season = CubeWindows(cube, context=2, labels=lambda region, date: int(date.astype("M8[D]").astype(int) % 2))
+    season = CubeWindows(
+        cube, context=2, labels=lambda region, date: int(date.astype("M8[D]").astype(int) % 2)
+    )
     assert [int(season[i]["label"]) for i in range(len(season))] == [1, 0, 1]
 
 
