@@ -77,12 +77,13 @@ def open_cube(path: str | Path, *, chunks: dict[str, int] | None = None) -> xr.D
 def save_cube(cube: xr.DataArray, path: str | Path) -> Path:
     """Write ``cube`` (lazy or not) to ``path`` atomically: to a temporary name, then renamed.
 
-    Dask-backed cubes are written chunk by chunk, never loaded whole. Attributes (CRS,
-    transform) are kept; the suffix picks the format (``.zarr`` or ``.nc``).
+    Dask-backed cubes are written chunk by chunk, never loaded whole, one frame per
+    stored chunk (what window reading needs). Attributes (CRS, transform) are kept; the
+    suffix picks the format (``.zarr`` or ``.nc``).
     """
     path = Path(path)
     fmt = _format(path)
-    cube = cube.rename(cube.name or "data")
+    cube = cube.rename(cube.name or "data").chunk({"time": 1})
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent)) / path.name
     try:
         getattr(cube.to_dataset(), fmt.writer)(tmp, **fmt.options)

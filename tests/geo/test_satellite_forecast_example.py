@@ -8,7 +8,7 @@ EXAMPLE = Path(__file__).parents[2] / "examples" / "satellite_forecast.py"
 
 def test_reports_model_and_persistence_per_lead_and_writes_figures(tmp_path, capsys):
     example = runpy.run_path(str(EXAMPLE))
-    results = example["main"](frames=16, size=32, epochs=1, out=tmp_path)
+    results = example["main"](frames=14, size=48, epochs=1, out=tmp_path)
     assert set(results) == {"ConvLSTM", "persistence"}
     for name in results:
         assert {"mse", "mae", "ssim", "skill"} <= set(results[name])
