@@ -24,7 +24,7 @@ import numpy as np
 import xarray as xr
 
 from seqimaging._optional import require
-from seqimaging.errors import DataError
+from seqimaging.errors import DataError, SeqImagingError
 
 DEFAULT_PATTERN = r"(?P<date>\d{4}-\d{2}-\d{2}|\d{8}(?:T?\d{4}(?:\d{2})?)?)"
 """A date anywhere in the name: ``2014-07-28``, ``20180710``, ``201609281445``,
@@ -419,6 +419,12 @@ def _frame_bands(
                 f"(band counts differ between dates)"
             )
         nodata, scale, offset, resampling = (_band_value(v, name) for v in coding)
+        resampling = resampling or "bilinear"
+        methods = require("rasterio.enums", extra="geo").Resampling.__members__
+        if resampling not in methods:
+            raise SeqImagingError(
+                f"resampling {resampling!r} of band {name!r} is not one of {sorted(methods)}"
+            )
         out.append(
             BandFile(
                 path=path,
@@ -428,7 +434,7 @@ def _frame_bands(
                 offset=info["offsets"][index - 1] if offset is None else offset,
                 valid_range=valid_range,
                 on_grid=info["on_grid"],
-                resampling=resampling or "bilinear",
+                resampling=resampling,
             )
         )
     return out

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from seqimaging.errors import DataError
+from seqimaging.errors import DataError, SeqImagingError
 from seqimaging.geo import read_stack
 from seqimaging.geo.synthetic import NODATA, SCALES, cloud_fields, make_cloud_series
 
@@ -54,6 +54,11 @@ def test_requested_crs_and_resolution_make_the_grid(series):
     assert (a, -e) == (2000, 2000)
     assert rasterio.crs.CRS.from_wkt(cube.attrs["crs"]).to_epsg() == 3035
     assert np.isfinite(cube.values).mean() > 0.5
+
+
+def test_unknown_resampling_is_refused_before_reading(series):
+    with pytest.raises(SeqImagingError, match=r"resampling 'bilinaer' of band 'rain'"):
+        read_stack(series, resampling={"rain": "bilinaer"})
 
 
 def test_mixed_crs_is_refused_without_reprojection(series):
