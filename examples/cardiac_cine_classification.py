@@ -1,0 +1,123 @@
+"""Diagnosis from cardiac cine MRI: does the heart's motion tell more than one frame?
+
+Trains the ConvLSTM classifier and the static single-frame baseline (the end-diastolic
+frame only) on ACDC-like beating-heart phantoms, or on real ACDC with ``--root``, with the
+same patient-level split and seed. Prints each model's balanced accuracy on the held-out
+patients with a bootstrap 95% CI, next to the majority class, and writes each model's
+confusion matrix as a PNG. The phantom groups differ mostly in how the heart moves
+(ejection fraction, an akinetic segment, right-ventricular function), so one frame is
+not enough.
+
+    python examples/cardiac_cine_classification.py            # phantoms: about 4 min, 2 CPU cores
+    python examples/cardiac_cine_classification.py --root /data/ACDC/database
+"""
+
+import argparse
+import tempfile
+import warnings
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from sklearn.metrics import balanced_accuracy_score, confusion_matrix
+from torch.utils.data import Dataset
+
+from seqimaging.data import SequenceDataModule
+from seqimaging.evaluation import bootstrap_ci
+from seqimaging.medical import ACDC, CineSampling
+from seqimaging.medical.phantoms import make_acdc_like
+from seqimaging.report.plots import confusion_matrix_figure, save_figure
+from seqimaging.tasks import ClassificationTask
+
+# 3 mid-ventricular slices as channels, 10 phases from end-diastole, 112 mm around the heart
+SAMPLING = CineSampling(slices=3, frames=10, spacing=3.5, size=32)
+MODELS = {"ConvLSTM": "convlstm_classifier", "static (ED frame)": "static_classifier"}
+
+
+class InMemory(Dataset):
+    """Every sample of a dataset, built once: the same each epoch, as there is no augmentation."""
+
+    def __init__(self, data: ACDC) -> None:
+        self.samples = [data[i] for i in range(len(data))]
+        self.labels, self.groups, self.class_names = data.labels, data.groups, data.class_names
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> dict:
+        return self.samples[index]
+
+
+def balanced_accuracy_ci(y_true: np.ndarray, y_pred: np.ndarray, n_boot: int, seed: int) -> tuple:
+    with warnings.catch_warnings():  # a resample may lack a class that is predicted
+        warnings.filterwarnings("ignore", "y_pred contains classes not in y_true")
+        return bootstrap_ci(y_true, y_pred, balanced_accuracy_score, n_boot=n_boot, seed=seed)
+
+
+def main(
+    root: str | Path | None = None,
+    *,
+    n_per_class: int = 80,
+    epochs: int = 60,
+    seed: int = 0,
+    n_boot: int = 2000,
+    out: str | Path = "runs/cardiac_cine",
+) -> dict[str, tuple[float, float, float]]:
+    """Train both models; return ``{model: (balanced accuracy, CI low, CI high)}``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        if root is None:
+            root = make_acdc_like(tmp, n_per_class=n_per_class, seed=seed)
+        data = InMemory(ACDC(root, "training", SAMPLING))
+    split = SequenceDataModule(data, batch_size=16, val_fraction=0.0, test_fraction=0.3, seed=seed)
+    split.setup()
+    labels = np.array(data.labels)
+    y_true = labels[split.test_indices]
+    majority = np.bincount(labels[split.train_indices]).argmax()
+    results = {
+        "majority class": balanced_accuracy_ci(y_true, np.full_like(y_true, majority), n_boot, seed)
+    }
+    for name, model in MODELS.items():
+        L.seed_everything(seed, verbose=False)
+        task = ClassificationTask(
+            model,
+            in_channels=SAMPLING.slices,
+            num_classes=len(data.class_names),
+            lr=3e-3,
+            scheduler="cosine",
+            model_kwargs={"stride": 4, "width": 16, "hidden_channels": 32, "pooling": "mean"},
+        )
+        trainer = L.Trainer(
+            max_epochs=epochs,
+            accelerator="auto",
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+        )
+        trainer.fit(task, split.train_dataloader())
+        y_pred = torch.cat(trainer.predict(task, split.test_dataloader())).argmax(dim=1).numpy()
+        results[name] = balanced_accuracy_ci(y_true, y_pred, n_boot, seed)
+        matrix = confusion_matrix(y_true, y_pred, labels=range(len(data.class_names)))
+        figure = confusion_matrix_figure(matrix, data.class_names)
+        figure.suptitle(f"{name}: held-out patients")
+        save_figure(figure, Path(out) / f"confusion_{model}.png")
+    print(
+        f"{len(data)} patients: {len(split.train_indices)} train, {len(y_true)} test "
+        f"(class counts {np.bincount(y_true, minlength=len(data.class_names)).tolist()}), "
+        f"seed {seed}; confusion matrices in {out}"
+    )
+    for name, (value, low, high) in results.items():
+        print(f"{name:20s} balanced accuracy {value:.3f} (95% CI {low:.3f}–{high:.3f})")
+    return results
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--root", help="an ACDC folder holding training/ (default: phantoms)")
+    parser.add_argument("--n-per-class", type=int, default=80, help="phantom patients per group")
+    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="runs/cardiac_cine", help="folder for the PNGs")
+    args = parser.parse_args()
+    main(args.root, n_per_class=args.n_per_class, epochs=args.epochs, seed=args.seed, out=args.out)
