@@ -6,7 +6,7 @@ GeoTIFFs with a nodata border and one frame in another CRS) is made and read bac
 cut into windows of 6 context and 3 future frames on 32-pixel regions, split by region
 into train / validation / test; the ConvLSTM forecaster is trained with ForecastTask,
 and test MSE, MAE and SSIM per lead time are printed next to persistence (the last
-context frame). A PNG strip (context | truth | forecast) and an animated GIF are
+context frame). A PNG strip (context | truth | forecast | error) and an animated GIF are
 written to ``--out``.
 
     python examples/satellite_forecast.py                      # about 40 s on a 2-core CPU
@@ -18,30 +18,17 @@ import tempfile
 from pathlib import Path
 
 import lightning as L
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from matplotlib.animation import FuncAnimation, PillowWriter
-from torch import nn
 from torch.utils.data import DataLoader
 
 from seqimaging.geo import CubeWindows, read_stack
 from seqimaging.geo.synthetic import make_cloud_series
+from seqimaging.report import REFLECTANCE, image_strip_figure, save_figure, save_gif
 from seqimaging.sample import collate
 from seqimaging.tasks import ForecastTask
 
 CONTEXT, HORIZON, PATCH = 6, 3, 16
-
-
-class Persistence(nn.Module):
-    """The baseline: every future frame is the last context frame."""
-
-    def forward(self, batch: dict, *, horizon: int, **kwargs) -> torch.Tensor:
-        last = batch["frames"][torch.arange(len(batch["frames"])), batch["lengths"] - 1]
-        return last[:, None].expand(-1, horizon, -1, -1, -1)
 
 
 def load_cube(root: Path | None, band: str | None, frames: int, size: int, seed: int):
@@ -71,38 +58,24 @@ def most_changing(windows: CubeWindows) -> int:
 
 
 def save_figures(task: ForecastTask, sample: dict, out: Path) -> None:
-    """``forecast.png``: rows context | truth | forecast; ``forecast.gif``: truth and forecast."""
+    """``forecast.png``: context | truth | forecast | error; ``forecast.gif``: truth, forecast."""
     with torch.no_grad():
         forecast = task.model(collate([sample]))[0, :, 0].numpy()
     context, truth = sample["frames"][:, 0].numpy(), sample["future"][:, 0].numpy()
-    rows = [("context", context), ("truth", truth), ("forecast", forecast)]
-    fig, axes = plt.subplots(3, CONTEXT, figsize=(1.6 * CONTEXT, 5), squeeze=False)
-    for row, (name, images) in enumerate(rows):
-        for col, ax in enumerate(axes[row]):
-            ax.set_axis_off()
-            if col < len(images):
-                ax.imshow(images[col], vmin=0, vmax=1, cmap="gray")
-        axes[row][0].set_title(name, loc="left", fontsize=9)
-    fig.savefig(out / "forecast.png", dpi=80, bbox_inches="tight")
-    plt.close(fig)
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(5, 2.8))
-    panels = [left.imshow(context[0], vmin=0, vmax=1, cmap="gray")]
-    panels.append(right.imshow(context[0], vmin=0, vmax=1, cmap="gray"))
-    for ax in (left, right):
-        ax.set_axis_off()
-    left.set_title("truth")
-
-    def draw(k: int):
-        step = k - CONTEXT
-        panels[0].set_data(context[k] if step < 0 else truth[step])
-        panels[1].set_data(context[k] if step < 0 else forecast[step])
-        right.set_title("context" if step < 0 else f"forecast +{step + 1}")
-        return panels
-
-    animation = FuncAnimation(fig, draw, frames=CONTEXT + HORIZON)
-    animation.save(out / "forecast.gif", writer=PillowWriter(fps=2))
-    plt.close(fig)
+    leads = [f"+{k + 1}" for k in range(HORIZON)]
+    strip = image_strip_figure(
+        {"context": context[-HORIZON:], "truth": truth, "forecast": forecast},
+        scale=REFLECTANCE,
+        column_titles=leads,
+        error={"error": forecast - truth},
+    )
+    save_figure(strip, out / "forecast.png")
+    save_gif(
+        {"truth": truth, "forecast": forecast},
+        out / "forecast.gif",
+        scale=REFLECTANCE,
+        frame_titles=leads,
+    )
 
 
 def main(
@@ -137,7 +110,7 @@ def main(
     results = {
         "ConvLSTM": test_metrics(task, trainer, loader(test)),
         "persistence": test_metrics(
-            ForecastTask(Persistence(), in_channels=1, horizon=HORIZON), trainer, loader(test)
+            ForecastTask("persistence_forecaster", horizon=HORIZON), trainer, loader(test)
         ),
     }
     out.mkdir(parents=True, exist_ok=True)

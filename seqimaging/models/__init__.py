@@ -4,7 +4,7 @@ heads, and a registry of ready-made combinations (:func:`build_model`, :func:`li
 
 from seqimaging.models.convlstm import ConvLSTM, ConvLSTMLayer
 from seqimaging.models.encoders import ConvEncoder, ResNetEncoder, build_encoder, encode_frames
-from seqimaging.models.forecaster import ConvLSTMForecaster, FrameDecoder
+from seqimaging.models.forecaster import ConvLSTMForecaster, FrameDecoder, Persistence
 from seqimaging.models.registry import build_model, list_models, register_model
 from seqimaging.models.seqnet import SeqNet
 from seqimaging.models.temporal import (
@@ -23,6 +23,7 @@ __all__ = [
     "ConvLSTMLayer",
     "FrameDecoder",
     "LSTMCore",
+    "Persistence",
     "RegionsCore",
     "ResNetEncoder",
     "SeqNet",

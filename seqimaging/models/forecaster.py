@@ -133,6 +133,35 @@ class ConvLSTMForecaster(nn.Module):
         return torch.stack(forecasts, dim=1)
 
 
+class Persistence(nn.Module):
+    """The baseline forecast: every future frame is the last valid context frame."""
+
+    def __init__(self, horizon: int = 10) -> None:
+        super().__init__()
+        self.horizon = horizon
+
+    def forward(
+        self,
+        x: Tensor | dict,
+        lengths: Tensor | None = None,
+        mask: Tensor | None = None,
+        *,
+        horizon: int | None = None,
+        **kwargs,
+    ) -> Tensor:
+        """Context ``[B, T, C, H, W]`` (or a sample dict) → ``[B, horizon, C, H, W]``."""
+        frames, lengths, _ = unpack_batch(x, lengths, mask)
+        last = frames.shape[1] - 1 if lengths is None else lengths.to(frames.device) - 1
+        current = frames[torch.arange(len(frames), device=frames.device), last]
+        return current[:, None].expand(-1, horizon or self.horizon, -1, -1, -1)
+
+
+@register_model
+def persistence_forecaster(in_channels: int = 1, horizon: int = 10) -> Persistence:
+    """The persistence baseline (no parameters; ``in_channels`` is accepted and unused)."""
+    return Persistence(horizon)
+
+
 @register_model
 def convlstm_forecaster(in_channels: int, horizon: int = 10, **kwargs) -> ConvLSTMForecaster:
     """Encoder–ConvLSTM–decoder forecaster; ``kwargs`` as :class:`ConvLSTMForecaster`."""
