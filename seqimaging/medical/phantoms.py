@@ -7,12 +7,12 @@ The groups differ as the real ones do, mostly in how the heart moves:
 =====  =====================================  ==============================================
 group  shape (ranges overlap between groups)  motion
 =====  =====================================  ==============================================
-NOR    LV cavity radius 21–27 mm, wall 6–10   LV ejection fraction 55–70 %, RV EF 45–60 %
-MINF   radius 22–28, wall 6–10                remote LV EF 45–60 %; one akinetic segment of
-                                              70–120° that does not move or thicken
-DCM    radius 24–31 (dilated), wall 5–8       LV EF 15–32 %
-HCM    radius 18–24, wall 9–14 (thick)        LV EF 72–85 %
-RV     radius 21–27, wall 6–10; RV 1.3–1.8x   LV EF 55–70 %, RV EF 15–30 %
+NOR    LV cavity radius 21–27 mm, wall 6–10   LV ejection fraction 55–65 %, RV EF 50–60 %
+MINF   radius 22–28, wall 6–10                remote LV EF 50–62 %; one akinetic segment of
+                                              100–150° that does not move or thicken
+DCM    radius 24–31 (dilated), wall 5–8       LV EF 10–25 %
+HCM    radius 18–24, wall 9–14 (thick)        LV EF 76–88 % (hyperdynamic)
+RV     radius 21–27, wall 6–10; RV 1.3–1.8x   LV EF 55–65 %, RV EF 10–25 %
 =====  =====================================  ==============================================
 
 All lengths are then multiplied by a body-size factor (0.85–1.15), so a large normal heart
@@ -41,11 +41,11 @@ GROUPS = ("NOR", "MINF", "DCM", "HCM", "RV")
 
 # group: (LV cavity radius mm, wall mm, LV EF, RV size factor, RV EF, akinetic segment deg)
 _RANGES = {
-    "NOR": ((21, 27), (6, 10), (0.55, 0.70), (0.9, 1.3), (0.45, 0.60), (0, 0)),
-    "MINF": ((22, 28), (6, 10), (0.45, 0.60), (0.9, 1.3), (0.45, 0.60), (70, 120)),
-    "DCM": ((24, 31), (5, 8), (0.15, 0.32), (0.9, 1.3), (0.45, 0.60), (0, 0)),
-    "HCM": ((18, 24), (9, 14), (0.72, 0.85), (0.9, 1.3), (0.45, 0.60), (0, 0)),
-    "RV": ((21, 27), (6, 10), (0.55, 0.70), (1.3, 1.8), (0.15, 0.30), (0, 0)),
+    "NOR": ((21, 27), (6, 10), (0.55, 0.65), (0.9, 1.3), (0.50, 0.60), (0, 0)),
+    "MINF": ((22, 28), (6, 10), (0.50, 0.62), (0.9, 1.3), (0.50, 0.60), (100, 150)),
+    "DCM": ((24, 31), (5, 8), (0.10, 0.25), (0.9, 1.3), (0.50, 0.60), (0, 0)),
+    "HCM": ((18, 24), (9, 14), (0.76, 0.88), (0.9, 1.3), (0.50, 0.60), (0, 0)),
+    "RV": ((21, 27), (6, 10), (0.55, 0.65), (1.3, 1.8), (0.10, 0.25), (0, 0)),
 }
 MATRIX = 64  # pixels per side
 
