@@ -8,7 +8,7 @@ confusion matrix as a PNG. The phantom groups differ mostly in how the heart mov
 (ejection fraction, an akinetic segment, right-ventricular function), so one frame is
 not enough.
 
-    python examples/cardiac_cine_classification.py            # phantoms: about 4 min, 2 CPU cores
+    python examples/cardiac_cine_classification.py            # phantoms: about 2 min on 2 CPU cores
     python examples/cardiac_cine_classification.py --root /data/ACDC/database
 """
 

@@ -10,6 +10,7 @@ trigger time, which :func:`_assemble` sorts into a cube:
 """
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -103,18 +104,7 @@ def read_dicom_multiframe(path: Path) -> xr.DataArray:
     frames = []
     for i, groups in enumerate(per_frame):
         where = f"{path} (frame {i + 1})"
-
-        def find(sequence: str, keyword: str, default: Any = None, groups=groups, where=where):
-            for source in (groups, shared):
-                item = _first(source, sequence)
-                if item is not None and keyword in item:
-                    return item[keyword].value
-            if default is None:
-                raise DataError(
-                    f"{where}: no {keyword} in {sequence} of the per-frame or shared "
-                    f"functional groups; expected it in an enhanced MR cine"
-                )
-            return default
+        find = partial(_functional, groups, shared, where=where)
 
         slope = float(find("PixelValueTransformationSequence", "RescaleSlope", 1.0))
         intercept = float(find("PixelValueTransformationSequence", "RescaleIntercept", 0.0))
@@ -253,6 +243,23 @@ def _get(ds, keyword: str, path: Path) -> Any:
 
 def _vector(ds, keyword: str, path: Path) -> np.ndarray:
     return np.array([float(v) for v in _get(ds, keyword, path)])
+
+
+def _functional(
+    groups, shared, sequence: str, keyword: str, default: Any = None, *, where: str
+) -> Any:
+    """``keyword`` in the first item of ``sequence`` of a frame's functional groups, else of
+    the shared ones, else ``default``; a :class:`DataError` when that is None too."""
+    for source in (groups, shared):
+        item = _first(source, sequence)
+        if item is not None and keyword in item:
+            return item[keyword].value
+    if default is None:
+        raise DataError(
+            f"{where}: no {keyword} in {sequence} of the per-frame or shared functional "
+            f"groups; expected it in an enhanced MR cine"
+        )
+    return default
 
 
 def _first(ds, keyword: str):
