@@ -53,7 +53,8 @@ class CineDataset(Dataset):
     ``target`` where the records have them, and ``meta``: ``id``, ``group`` (the patient),
     ``path``, ``slices`` (z indices), ``spacing`` (z, y, x mm of the file),
     ``frame_interval_ms``, ``ed``/``es`` (0-based phases of the file), ``es_phase``
-    (fraction of the cycle from ED) and the record's ``info``.
+    (ES as a fraction of the cycle from the sample's first phase, ED when aligned) and
+    the record's ``info``.
 
     ``labels`` and ``groups`` hold one entry per sample without loading any cine, for
     :class:`~seqimaging.data.SequenceDataModule`; with ``sampling.slices=None`` the slice
