@@ -54,20 +54,20 @@ def read_dicom_series(folder: Path) -> xr.DataArray:
     frames, series = [], set()
     for path in files:
         ds = _read(pydicom, path)
-        if int(ds.get("NumberOfFrames", 1) or 1) > 1:
+        if _frame_count(ds, path) > 1:
             raise DataError(
                 f"{path}: a multi-frame DICOM in a folder of a series; expected single-frame "
                 f"images here, or pass the multi-frame file itself to read_cine"
             )
-        series.add(ds.get("SeriesInstanceUID"))
+        series.add(str(ds.get("SeriesInstanceUID")))
         frames.append(
             _Frame(
-                pixels=_rescale(_pixels(ds, path), ds),
-                position=_vector(ds, "ImagePositionPatient", path),
-                orientation=_vector(ds, "ImageOrientationPatient", path),
-                pixel_spacing=tuple(float(v) for v in _get(ds, "PixelSpacing", path)),
-                slice_thickness=float(ds.get("SliceThickness", np.nan) or np.nan),
-                trigger_ms=float(_get(ds, "TriggerTime", path)),
+                pixels=_rescale(_pixels(ds, path), ds, path),
+                position=_numbers(_get(ds, "ImagePositionPatient", path), 3, path),
+                orientation=_numbers(_get(ds, "ImageOrientationPatient", path), 6, path),
+                pixel_spacing=tuple(_spacing(_get(ds, "PixelSpacing", path), path)),
+                slice_thickness=_optional(ds, "SliceThickness", np.nan, path),
+                trigger_ms=float(_numbers(_get(ds, "TriggerTime", path), 1, path)[0]),
                 where=str(path),
             )
         )
@@ -91,7 +91,7 @@ def read_dicom_multiframe(path: Path) -> xr.DataArray:
     pydicom = require("pydicom", extra="medical")
     ds = _read(pydicom, path)
     pixels = _pixels(ds, path)
-    n = int(ds.get("NumberOfFrames", 1) or 1)
+    n = _frame_count(ds, path)
     if n < 2 or pixels.ndim != 3:
         raise DataError(f"{path}: has {n} frame(s); expected a multi-frame (enhanced) DICOM cine")
     shared = _first(ds, "SharedFunctionalGroupsSequence")
@@ -106,22 +106,21 @@ def read_dicom_multiframe(path: Path) -> xr.DataArray:
         where = f"{path} (frame {i + 1})"
         find = partial(_functional, groups, shared, where=where)
 
-        slope = float(find("PixelValueTransformationSequence", "RescaleSlope", 1.0))
-        intercept = float(find("PixelValueTransformationSequence", "RescaleIntercept", 0.0))
+        slope = find("PixelValueTransformationSequence", "RescaleSlope", 1.0)
+        intercept = find("PixelValueTransformationSequence", "RescaleIntercept", 0.0)
+        thickness = find("PixelMeasuresSequence", "SliceThickness", np.nan)
+        trigger = find("CardiacSynchronizationSequence", "NominalCardiacTriggerDelayTime")
         frames.append(
             _Frame(
-                pixels=pixels[i].astype(np.float32) * slope + intercept,
-                position=np.array(find("PlanePositionSequence", "ImagePositionPatient"), float),
-                orientation=np.array(
-                    find("PlaneOrientationSequence", "ImageOrientationPatient"), float
+                pixels=pixels[i].astype(np.float32) * _numbers(slope, 1, where)[0]
+                + _numbers(intercept, 1, where)[0],
+                position=_numbers(find("PlanePositionSequence", "ImagePositionPatient"), 3, where),
+                orientation=_numbers(
+                    find("PlaneOrientationSequence", "ImageOrientationPatient"), 6, where
                 ),
-                pixel_spacing=tuple(
-                    float(v) for v in find("PixelMeasuresSequence", "PixelSpacing")
-                ),
-                slice_thickness=float(find("PixelMeasuresSequence", "SliceThickness", np.nan)),
-                trigger_ms=float(
-                    find("CardiacSynchronizationSequence", "NominalCardiacTriggerDelayTime")
-                ),
+                pixel_spacing=tuple(_spacing(find("PixelMeasuresSequence", "PixelSpacing"), where)),
+                slice_thickness=float(_numbers(thickness, 1, where, nan=True)[0]),
+                trigger_ms=float(_numbers(trigger, 1, where)[0]),
                 where=where,
             )
         )
@@ -206,10 +205,13 @@ def _trigger(frame: _Frame) -> float:
 
 
 def _read(pydicom, path: Path):
-    """``pydicom.dcmread(path)``, with a project error for files that are not DICOM."""
+    """``pydicom.dcmread(path)`` with every element decoded, or a project error for files
+    that are not DICOM or are damaged."""
     try:
-        return pydicom.dcmread(path)
-    except (pydicom.errors.InvalidDicomError, OSError, EOFError) as err:
+        ds = pydicom.dcmread(path)
+        ds.walk(lambda *_: None)  # decode every element now, while the error can name the file
+        return ds
+    except Exception as err:  # damaged files raise many types from deep inside pydicom
         raise DataError(
             f"{path}: cannot be read as DICOM ({type(err).__name__}: {err}); expected a DICOM "
             f"image file"
@@ -228,21 +230,54 @@ def _pixels(ds, path: Path) -> np.ndarray:
         ) from err
 
 
-def _rescale(pixels: np.ndarray, ds) -> np.ndarray:
+def _rescale(pixels: np.ndarray, ds, path: Path) -> np.ndarray:
     """Pixels times RescaleSlope plus RescaleIntercept (1 and 0 when absent)."""
-    slope = float(ds.get("RescaleSlope", 1) or 1)
-    intercept = float(ds.get("RescaleIntercept", 0) or 0)
-    return pixels.astype(np.float32) * slope + intercept
+    slope = _optional(ds, "RescaleSlope", 1.0, path)
+    intercept = _optional(ds, "RescaleIntercept", 0.0, path)
+    return pixels.astype(np.float32) * np.float32(slope) + np.float32(intercept)
 
 
 def _get(ds, keyword: str, path: Path) -> Any:
+    """The data element ``keyword``, or a :class:`DataError` when absent or empty."""
     if keyword not in ds or ds[keyword].value in (None, ""):
         raise DataError(f"{path}: no {keyword}; expected it in every image of a cine series")
-    return ds[keyword].value
+    return ds[keyword]
 
 
-def _vector(ds, keyword: str, path: Path) -> np.ndarray:
-    return np.array([float(v) for v in _get(ds, keyword, path)])
+def _numbers(element: Any, count: int, where: Path | str, nan: bool = False) -> np.ndarray:
+    """The ``count`` finite numbers of a data element (or of a plain value), else a
+    :class:`DataError` naming it; ``nan`` lets NaN (unknown) through."""
+    value = getattr(element, "value", element)
+    keyword = getattr(element, "keyword", "a value")
+    items = [value] if isinstance(value, str | bytes | int | float) else value
+    try:
+        out = np.array([float(v) for v in items], dtype=np.float64)
+    except (TypeError, ValueError):
+        out = np.array([])
+    ok = np.isfinite(out) | (nan & np.isnan(out))
+    if out.shape != (count,) or not ok.all():
+        raise DataError(f"{where}: {keyword} is {value!r}; expected {count} finite number(s) there")
+    return out
+
+
+def _spacing(element: Any, where: Path | str) -> np.ndarray:
+    """PixelSpacing as two positive numbers, else a :class:`DataError`."""
+    spacing = _numbers(element, 2, where)
+    if (spacing <= 0).any():
+        raise DataError(f"{where}: PixelSpacing is {spacing}; expected two positive sizes (mm)")
+    return spacing
+
+
+def _optional(ds, keyword: str, default: float, path: Path) -> float:
+    """A one-number tag, ``default`` when absent or empty."""
+    if keyword not in ds or ds[keyword].value in (None, ""):
+        return default
+    return float(_numbers(ds[keyword], 1, path)[0])
+
+
+def _frame_count(ds, path: Path) -> int:
+    """NumberOfFrames, 1 when absent or empty."""
+    return int(_optional(ds, "NumberOfFrames", 1.0, path))
 
 
 def _functional(
@@ -253,7 +288,7 @@ def _functional(
     for source in (groups, shared):
         item = _first(source, sequence)
         if item is not None and keyword in item:
-            return item[keyword].value
+            return item[keyword]
     if default is None:
         raise DataError(
             f"{where}: no {keyword} in {sequence} of the per-frame or shared functional "

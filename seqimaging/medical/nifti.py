@@ -1,5 +1,6 @@
 """4D NIfTI cine, read lazily through nibabel's array proxy."""
 
+import math
 import zlib
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from seqimaging.medical.cube import cine_cube
 _TIME_TO_MS = {"sec": 1000.0, "msec": 1.0, "usec": 1e-3}
 _SPACE_TO_MM = {"meter": 1000.0, "mm": 1.0, "micron": 1e-3, "unknown": 1.0}
 _READ_ERRORS = (OSError, EOFError, ValueError, zlib.error)
+_MAX_GZIP_RATIO = 1100  # deflate cannot expand more than about 1032:1
 
 
 class _NiftiArray(BackendArray):
@@ -48,34 +50,81 @@ def read_nifti_cine(path: Path) -> xr.DataArray:
     """Read a 4D NIfTI ``(x, y, z, t)`` as a lazy cine cube; voxels load on first access.
 
     The frame interval is ``pixdim[4]`` in the header's time unit; where that unit is
-    unknown the interval and the ``time`` coordinate are NaN. Spatial units default to mm.
+    unknown, or ``pixdim[4]`` is not a positive number, the interval and the ``time``
+    coordinate are NaN. Spatial units default to mm; negative ``pixdim[1:4]`` are taken as
+    their magnitude, as nibabel does.
 
     Raises:
-        DataError: unreadable header, or not 4-D.
+        DataError: unreadable header; undefined units; not 4-D; an empty or negative
+            dimension; complex or RGB voxels; zero or non-finite ``pixdim[1:4]``; more
+            voxel bytes claimed than the file can hold (checked before allocating).
     """
     nib = require("nibabel", extra="medical")
+    path = Path(path)
     try:
         image = nib.load(path)
-    except (*_READ_ERRORS, nib.filebasedimages.ImageFileError) as err:
+        with nib.openers.ImageOpener(path) as f:  # the header as written, before nibabel's fixes
+            pixdim = type(image.header).from_fileobj(f, check=False)["pixdim"][1:4]
+    except (
+        *_READ_ERRORS,
+        nib.filebasedimages.ImageFileError,
+        nib.spatialimages.HeaderDataError,
+    ) as err:
         raise DataError(
             f"{path}: cannot be read as NIfTI ({type(err).__name__}: {err}); expected a "
             f"4D NIfTI file (.nii or .nii.gz)"
         ) from err
+    _check_header(image, pixdim, path)
+    try:
+        space_unit, time_unit = image.header.get_xyzt_units()
+    except KeyError as err:
+        raise DataError(
+            f"{path}: xyzt_units code {int(image.header['xyzt_units'])} is not a NIfTI unit "
+            f"code; expected space and time units the standard defines"
+        ) from err
+    zooms = [float(z) for z in image.header.get_zooms()]
+    mm = _SPACE_TO_MM[space_unit]
+    interval = zooms[3] * _TIME_TO_MS.get(time_unit, np.nan)
+    if not interval > 0 or not math.isfinite(interval):
+        interval = np.nan
+    shape = image.shape
+    return cine_cube(
+        indexing.LazilyIndexedArray(_NiftiArray(image.dataobj, path)),
+        times_ms=np.arange(shape[3]) * interval,
+        spacing=(zooms[2] * mm, zooms[1] * mm, zooms[0] * mm),
+        affine=image.affine,
+        frame_interval_ms=interval,
+        source=path,
+    )
+
+
+def _check_header(image, pixdim: np.ndarray, path: Path) -> None:
+    """Raise :class:`DataError` for a header no cine can have, before any voxel is read."""
     shape = image.shape
     if len(shape) != 4:
         raise DataError(
             f"{path}: is {len(shape)}-D with shape {shape}; expected a 4-D cine (x, y, z, t), "
             f"e.g. ACDC's patientNNN_4d.nii.gz rather than a single-frame patientNNN_frameMM file"
         )
-    space_unit, time_unit = image.header.get_xyzt_units()
-    zooms = [float(z) for z in image.header.get_zooms()]
-    mm = _SPACE_TO_MM[space_unit]
-    interval = zooms[3] * _TIME_TO_MS.get(time_unit, np.nan)
-    return cine_cube(
-        indexing.LazilyIndexedArray(_NiftiArray(image.dataobj, Path(path))),
-        times_ms=np.arange(shape[3]) * interval,
-        spacing=(zooms[2] * mm, zooms[1] * mm, zooms[0] * mm),
-        affine=image.affine,
-        frame_interval_ms=interval,
-        source=Path(path),
-    )
+    if min(shape) < 1:
+        raise DataError(f"{path}: has shape {shape}; expected at least 1 voxel along each axis")
+    dtype = image.get_data_dtype()
+    if dtype.kind not in "biuf" or dtype.names is not None:
+        raise DataError(f"{path}: has {dtype} voxels; expected real numbers (integer or float)")
+    if not (np.isfinite(pixdim) & (pixdim != 0)).all():
+        raise DataError(
+            f"{path}: voxel size pixdim[1:4] is {tuple(float(p) for p in pixdim)}; expected "
+            f"finite non-zero sizes"
+        )
+    claimed = math.prod(int(n) for n in shape) * dtype.itemsize
+    size = path.stat().st_size
+    if path.name.lower().endswith(".gz"):
+        room, where = size * _MAX_GZIP_RATIO, f"the {size:,}-byte file can decompress to"
+    else:
+        room = size - image.dataobj.offset
+        where = f"the {size:,}-byte file holds after byte {image.dataobj.offset:,}"
+    if claimed > room:
+        raise DataError(
+            f"{path}: the header claims {shape} voxels of {dtype} ({claimed:,} bytes), more than "
+            f"{where}; expected a complete NIfTI file (a truncated copy or a damaged header?)"
+        )
