@@ -18,12 +18,14 @@ class FmiRadar(Layout):
 
     Code 255 is nodata (outside coverage) by convention only: the files set no GDAL
     nodata value, so the layout states it. Code 0 (undetect) is −32 dBZ, the field
-    minimum. Codes are resampled with nearest neighbour if a grid change needs it.
+    minimum; a code outside 0–254 (a file that is not such a composite) is invalid, like
+    nodata. Codes are resampled with nearest neighbour if a grid change needs it.
     """
 
     pattern = r"^(?P<date>\d{12})_FINUTM\.tif$"
     date_format = "%Y%m%d%H%M"
     nodata = 255
+    valid_range = (0, 254)
     scale = 0.5
     offset = UNDETECT_DBZ
     resampling = "nearest"

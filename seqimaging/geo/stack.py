@@ -89,6 +89,18 @@ class BandFile:
     def read(self, grid: Grid, window: Any, out_shape=None) -> np.ndarray:
         """Physical values on ``grid`` inside ``window``, NaN where invalid (float32)."""
         rasterio = require("rasterio", extra="geo")
+        try:
+            data, valid = self._read_on(grid, window, out_shape)
+        except rasterio.errors.RasterioError as err:
+            raise DataError(
+                f"{self.path}: band {self.index} cannot be read ({err}); expected a complete "
+                f"raster (a truncated or damaged file?)"
+            ) from err
+        return self._decode(data, valid)
+
+    def _read_on(self, grid: Grid, window: Any, out_shape) -> tuple[np.ndarray, np.ndarray]:
+        """Raw values and validity on ``grid`` inside ``window``."""
+        rasterio = require("rasterio", extra="geo")
         from rasterio.vrt import WarpedVRT
 
         with rasterio.open(self.path, "r") as src:
@@ -109,7 +121,7 @@ class BandFile:
                     **options,
                 ) as vrt:
                     data, valid = self._read(vrt, window, out_shape)
-        return self._decode(data, valid)
+        return data, valid
 
     def _read(self, dataset: Any, window: Any, out_shape) -> tuple[np.ndarray, np.ndarray]:
         kwargs = {"window": window, "out_shape": out_shape}
@@ -126,7 +138,7 @@ class BandFile:
         if high is not None:
             valid &= data <= high
         values = data.astype(np.float32) * np.float32(self.scale) + np.float32(self.offset)
-        return np.where(valid, values, np.float32(np.nan))
+        return np.where(valid & np.isfinite(values), values, np.float32(np.nan))
 
 
 class LazyStack:
@@ -251,7 +263,7 @@ def _open(path: Path) -> Any:
     rasterio = require("rasterio", extra="geo")
     try:
         return rasterio.open(path, "r")
-    except rasterio.errors.RasterioIOError as err:
+    except rasterio.errors.RasterioError as err:
         raise DataError(f"{path}: not a raster that GDAL can read ({err})") from err
 
 
@@ -352,6 +364,7 @@ def read_stack(
             reproject,
             (nodata, scale, offset, resampling),
             valid_range,
+            every_band=bands is None,
         )
         for frame in by_date.values()
     ]
@@ -395,8 +408,11 @@ def _frame_bands(
     reproject: bool,
     coding: tuple[Scalar, Scalar, Scalar, str | Mapping[str, str]],
     valid_range: tuple[float | None, float | None] | None,
+    *,
+    every_band: bool,
 ) -> list[BandFile]:
-    """The :class:`BandFile` of each band name of one date, checked against the grid."""
+    """The :class:`BandFile` of each band name of one date, checked against the grid;
+    ``every_band``: ``names`` are all the bands of a file, so each file must have as many."""
     if separate and set(names) - set(frame):
         path = next(iter(frame.values()))
         raise DataError(
@@ -411,7 +427,7 @@ def _frame_bands(
         info = opened[path]
         if separate:
             index = 1
-        elif name in info["names"]:
+        elif name in info["names"] and (info["count"] == len(names) or not every_band):
             index = info["names"].index(name) + 1
         else:
             raise DataError(
