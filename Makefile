@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 .PHONY: demo test lint bench clean
 
 demo: $(INSTALLED)
-	$(BIN)/python examples/convlstm_forecast.py
+	$(BIN)/seqimaging demo
 
 test: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -21,9 +21,8 @@ import lightning as L
 import numpy as np
 import torch
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix
-from torch.utils.data import Dataset
 
-from seqimaging.data import SequenceDataModule
+from seqimaging.data import InMemory, SequenceDataModule
 from seqimaging.evaluation import bootstrap_ci
 from seqimaging.medical import ACDC, CineSampling
 from seqimaging.medical.phantoms import make_acdc_like
@@ -33,20 +32,6 @@ from seqimaging.tasks import ClassificationTask
 # 3 mid-ventricular slices as channels, 10 phases from end-diastole, 112 mm around the heart
 SAMPLING = CineSampling(slices=3, frames=10, spacing=3.5, size=32)
 MODELS = {"ConvLSTM": "convlstm_classifier", "static (ED frame)": "static_classifier"}
-
-
-class InMemory(Dataset):
-    """Every sample of a dataset, built once: the same each epoch, as there is no augmentation."""
-
-    def __init__(self, data: ACDC) -> None:
-        self.samples = [data[i] for i in range(len(data))]
-        self.labels, self.groups, self.class_names = data.labels, data.groups, data.class_names
-
-    def __len__(self) -> int:
-        return len(self.samples)
-
-    def __getitem__(self, index: int) -> dict:
-        return self.samples[index]
 
 
 def balanced_accuracy_ci(y_true: np.ndarray, y_pred: np.ndarray, n_boot: int, seed: int) -> tuple:

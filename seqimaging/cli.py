@@ -2,7 +2,8 @@
 
 ``seqimaging fit|validate|test|predict --config cfg.yaml`` is LightningCLI: the YAML
 names a task and a data module by ``class_path``/``init_args``, as in torchgeo, and
-``--print_config`` shows every setting. ``seqimaging bench`` runs the benchmarks.
+``--print_config`` shows every setting. ``seqimaging demo`` trains and reports on embedded
+data; ``seqimaging bench`` runs the benchmarks.
 """
 
 import argparse
@@ -30,11 +31,26 @@ def _bench(args: argparse.Namespace) -> None:
     run(args.out / args.name, repeats=args.repeats, device=args.device)
 
 
+def _demo(args: argparse.Namespace) -> None:
+    from seqimaging.demo import run_demo
+
+    run_demo(args.out, quick=args.quick, seed=args.seed, cache=args.cache)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seqimaging", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     for name in LIGHTNING_COMMANDS:  # listed for --help; run by LightningCLI
         commands.add_parser(name, help=f"{name} a task from a YAML config (LightningCLI)")
+
+    demo = commands.add_parser(
+        "demo", help="train and report on embedded cardiac and satellite data (a few minutes)"
+    )
+    demo.add_argument("--quick", action="store_true", help="smaller data, about a minute")
+    demo.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--cache", type=Path, default=None, help="data cache (~/.cache/seqimaging)")
+    demo.set_defaults(func=_demo)
 
     bench = commands.add_parser("bench", help="run a benchmark, or `list` them")
     bench.add_argument("name", help="benchmark name, or `list`")

@@ -502,3 +502,23 @@ class SequenceDataModule(lightning.LightningDataModule):
             persistent_workers=self.num_workers > 0,
             generator=generator or torch.Generator().manual_seed(self.seed),
         )
+
+
+class InMemory(Dataset):
+    """Every sample of ``dataset``, built once and kept: for small data without augmentation.
+
+    Reading and resampling a cine or cutting a window can cost more than a training step;
+    this pays it once. ``labels``, ``groups`` and ``class_names`` are passed through when
+    the dataset has them.
+    """
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.samples = [dataset[i] for i in range(len(dataset))]
+        for name in ("labels", "groups", "class_names"):
+            setattr(self, name, getattr(dataset, name, None))
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> dict:
+        return self.samples[index]

@@ -9,9 +9,10 @@ def temporal_occlusion(model: nn.Module, frames: Tensor, length: int | None = No
     """Importance of each frame of one sequence for the model's predicted class.
 
     Frame ``t`` is replaced by the sequence's mean frame (its motion removed, its
-    content kept) and the importance is the drop in the predicted class's probability:
-    positive where the frame supports the decision, about zero where it does not matter.
-    All occluded copies run as one batch.
+    content kept) and the importance is the drop in the log-odds ``log(p / (1 - p))`` of
+    the predicted class: positive where the frame supports the decision, about zero where
+    it does not matter. Log-odds rather than the probability, which saturates near 1 for
+    a confident model. All occluded copies run as one batch.
 
     Args:
         model: a classifier taking ``frames`` ``[B, T, C, H, W]`` and ``lengths``.
@@ -27,6 +28,7 @@ def temporal_occlusion(model: nn.Module, frames: Tensor, length: int | None = No
     batch = frames.repeat(length + 1, 1, 1, 1, 1)  # copy 0 is the original
     batch[torch.arange(1, length + 1), torch.arange(length)] = mean
     lengths = torch.full((length + 1,), length, device=frames.device)
-    probabilities = model(batch, lengths).float().softmax(dim=-1)
-    predicted = probabilities[0].argmax()
-    return probabilities[0, predicted] - probabilities[1:, predicted]
+    log_p = model(batch, lengths).float().log_softmax(dim=-1)
+    predicted = log_p[0].argmax()
+    log_odds = log_p[:, predicted] - torch.log1p(-log_p[:, predicted].exp().clamp(max=1 - 1e-7))
+    return log_odds[0] - log_odds[1:]

@@ -1,0 +1,62 @@
+"""``seqimaging demo --quick`` end to end: the report, its table, and the claims it makes."""
+
+import json
+
+import pytest
+
+from seqimaging.cli import main
+
+
+@pytest.fixture(scope="module")
+def demo_runs(tmp_path_factory):
+    """Two quick demo runs with the same seed (the second from the data cache)."""
+    root = tmp_path_factory.mktemp("demo")
+    for _ in range(2):
+        main(["demo", "--quick", "--out", str(root / "runs"), "--cache", str(root / "cache")])
+    return sorted((root / "runs").iterdir())
+
+
+def test_report_files_hold_the_table_and_figures(demo_runs):
+    run = demo_runs[0]
+    for name in (
+        "report.md",
+        "metrics.json",
+        "config.yaml",
+        "forecast.gif",
+        "confusion_matrix.png",
+        "cine_importance.png",
+        "forecast_strip.png",
+        "skill_by_lead.png",
+        "training_curves_diagnosis.png",
+        "training_curves_forecast.png",
+    ):
+        assert (run / name).is_file(), name
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
+        "convlstm_classifier.ckpt",
+        "convlstm_forecaster.ckpt",
+        "static_classifier.ckpt",
+    ]
+    report = (run / "report.md").read_text()
+    assert "| model | balanced accuracy (95% CI) | macro F1 (95% CI) |" in report
+    assert "| ConvLSTM |" in report and "| majority class |" in report and "| +3 h |" in report
+    assert "![ConvLSTM confusion matrix" in report
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["seed"] == 0 and metrics["quick"] and "torch" in str(metrics["environment"])
+
+
+def test_models_beat_the_baselines_the_demo_claims_to_beat(demo_runs):
+    metrics = json.loads((demo_runs[0] / "metrics.json").read_text())
+    diagnosis = {k: v["balanced_accuracy"][0] for k, v in metrics["diagnosis"].items()}
+    assert diagnosis["ConvLSTM"] > diagnosis["static (ED frame)"] > diagnosis["majority class"]
+    forecast = metrics["forecasting"]
+    assert all(s > 0 for s in forecast["ConvLSTM"]["skill"])  # better than persistence in MSE
+    assert all(
+        m < p
+        for m, p in zip(forecast["ConvLSTM"]["mae"], forecast["persistence"]["mae"], strict=True)
+    )
+
+
+def test_same_seed_same_numbers(demo_runs):
+    first, second = (json.loads((run / "metrics.json").read_text()) for run in demo_runs)
+    assert first["diagnosis"] == second["diagnosis"]
+    assert first["forecasting"] == second["forecasting"]
