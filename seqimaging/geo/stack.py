@@ -263,7 +263,7 @@ def _open(path: Path) -> Any:
     rasterio = require("rasterio", extra="geo")
     try:
         return rasterio.open(path, "r")
-    except rasterio.errors.RasterioError as err:
+    except (rasterio.errors.RasterioError, UnicodeDecodeError) as err:  # a damaged CRS text
         raise DataError(f"{path}: not a raster that GDAL can read ({err})") from err
 
 
@@ -460,6 +460,7 @@ def _file_info(path: Path, grid: Grid, reproject: bool) -> dict[str, Any]:
     with _open(path) as src:
         if not src.crs:
             raise DataError(f"{path}: has no CRS; expected a georeferenced raster")
+        _check_claimed_size(src, path)
         own = Grid.of(src)
         on_grid = own.matches(grid)
         if not on_grid and not reproject:
@@ -475,6 +476,21 @@ def _file_info(path: Path, grid: Grid, reproject: bool) -> dict[str, Any]:
             "offsets": list(src.offsets),
             "on_grid": on_grid,
         }
+
+
+def _check_claimed_size(src: Any, path: Path) -> None:
+    """Refuse an uncompressed GeoTIFF claiming far more pixels than the file holds (a
+    damaged header), before any pixel is read; 8x allows for 1-bit (NBITS) bands."""
+    if src.driver != "GTiff" or src.compression is not None:
+        return
+    claimed = src.width * src.height * sum(np.dtype(d).itemsize for d in src.dtypes)
+    size = path.stat().st_size
+    if claimed > 8 * size + 65536:
+        raise DataError(
+            f"{path}: the header claims {src.width} x {src.height} px x {src.count} bands "
+            f"({claimed:,} bytes uncompressed), far more than the {size:,}-byte file holds; "
+            f"expected a complete raster (a truncated copy or a damaged header?)"
+        )
 
 
 def _check_some_valid(reader: LazyStack, files: list[Path]) -> None:

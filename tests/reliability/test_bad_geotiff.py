@@ -1,5 +1,6 @@
 """Malformed GeoTIFF stacks: no CRS, odd nodata, mismatched bands, empty and damaged files."""
 
+import base64
 import tempfile
 from pathlib import Path
 
@@ -158,3 +159,38 @@ def test_infinite_pixels_are_invalid_like_nodata(tmp_path):
     data[0, :2] = np.inf
     cube = read_stack([_write(tmp_path / "f_20240101.tif", data)])
     assert np.isnan(cube.values[0, 0, :2]).all() and np.isfinite(cube.values[0, 0, 2:]).all()
+
+
+# Inputs the fuzzer (seqimaging bench fuzz-readers) found: a CRS text that is not UTF-8
+# (UnicodeDecodeError from rasterio.open), and a header claiming 65286 x 12293 px x 2 float32
+# bands in 474 bytes (reading it ran for minutes and allocated gigabytes).
+FUZZED = {
+    "bad crs text": (
+        "SUkqAAgAAAAQAAABAwABAAAABgAAAAEBAwABAAAABTAAAAIBAwACAAAAIAAgAAMBAwABAAAAAQAAAAsAAAAAAAAA"
+        "AQAAABEBBAABAAAAdAEAABUBAwABAAAAAgAAABYBAwABAAAABQAAABcBBAABAAAA8AAAABwBAwABAAAAAQAAAFIB"
+        "AwABAAAAAAAAAFMBAwACAAAAAwADAA6DDAADAAAAzgAAAIKEDAAGAAAA5gAAAK+HAwAgAAAAFgEAALGHAgAeAAAA"
+        "VgEAAAAAAAAAAAAAAAAkQAAAAAAAACRAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAgIQeQQAA"
+        "AABg41ZBAAAAAAAAAAABAAEAAAAHAAAEAAABAAEAAQQAAAEAAQACBLGHFgAAAAEIsYcHABYABggAAAEAjiMCDAAA"
+        "AQB4fwQMAAABACkjV0dTIDgzIC8gVVRNIHpvbmUgMzJOgVdHUyA4NHwAAAAAAAAA8EEAAIA/AAD4QQAAAEAAAABC"
+        "AABAQAAABEIAAIBAAAAIQgBJSSoACAAAABEAAAEDABUBAwABAAAAAgAAABYBAwABAAAABQAAABcBBAABAAAAeAAA"
+        "ABwBAwABAAAAAQAAAFIBAwABAAAAAABBAAAcQgAAAFMBACA="
+    ),
+    "absurd size": (
+        "SUkqAAgAAAAQAAABAwABAAAABv//AAEBAwABAAAABTAAAAIBAwACAAAAIAAgAAMBAwABAAAAAQAAAAYBAwABAAAA"
+        "AQAAABEBBAABAAAAdAEAABUBAwABAAAAAgAAABYBAwABAAAABQAAABcBBAABAAAA8AAAABwBAwABAAAAAQAAAFIB"
+        "AwABAAAAAAAAAFMBAwACAAAAAwADAA6DDAADAAAAzgAAAIKEDAAGAAAA5gAAAK+HAwAgAAAAFgEAALGHAgAeAAAA"
+        "VgEAAAAAAAAAAAAAAAAkQAAAAAAAACRAAAAAAAAAAAAAAACVAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAgIQeQQAA"
+        "APlf41ZBAAAAAAAAAAAAAAEAAAAHAAAEAAABAAEAAQQAAAEAAQACBLGHFgAAAAEIsYcHABYABggAAAEAjiMADAAA"
+        "AQB4fwQMAAABACkjV0dTIDY4IC8gVVRNIHpvbmUgMzJOfFdHUyA4NHwAAAAAAAAAAAAAAAAAAAAAe4QeQQAAAPlf"
+        "41ZBAAAAAAAAAAABAAEAAAAHAAAEAAABAAEAAQQAAAEAAQACBLGHFgAAAAEIsYcHABYABggAAQixhwcAFgAGCAAA"
+        "AQCOI00gekEAAGxC"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FUZZED))
+def test_inputs_the_fuzzer_found_are_refused(tmp_path, name):
+    path = tmp_path / "f_20240101.tif"
+    path.write_bytes(base64.b64decode(FUZZED[name]))
+    result = outcome(lambda: read_stack([path]).values, [path])
+    assert isinstance(result, Refused) and isinstance(result.error, DataError)

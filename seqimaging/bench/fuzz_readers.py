@@ -1,0 +1,212 @@
+"""``seqimaging bench fuzz-readers``: coverage-guided fuzzing of the NIfTI and GeoTIFF readers.
+
+Each target runs in its own process under atheris (libFuzzer for Python), for a bounded
+time, starting from tiny valid files. Every input is written to a file and read the way
+training reads it (header, then voxels or pixels). An input *crashes* the reader when it
+raises anything but a :class:`~seqimaging.errors.SeqImagingError`, runs past the
+per-input timeout, or kills the process; such inputs are saved under ``crashes/``.
+
+Needs ``atheris`` (``pip install atheris``). For a short run::
+
+    python -c "from seqimaging.bench.fuzz_readers import main; main()" --seconds 10
+"""
+
+import argparse
+import gzip
+import hashlib
+import importlib
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from importlib import metadata
+from pathlib import Path
+
+from seqimaging._optional import require
+from seqimaging.bench.environment import environment
+
+TARGETS = ("nifti", "geotiff")
+PER_INPUT_SECONDS = 10
+MAX_LEN = 8192
+
+
+def seeds(target: str) -> dict[str, bytes]:
+    """Tiny valid files to start fuzzing from, by name."""
+    import numpy as np
+
+    if target == "nifti":
+        nib = require("nibabel", extra="medical")
+        image = nib.Nifti1Image(np.arange(72, dtype=np.int16).reshape(4, 3, 2, 3), np.eye(4))
+        image.header.set_zooms((1.5, 1.25, 8.0, 40.0))
+        image.header.set_xyzt_units("mm", "msec")
+        raw = image.to_bytes()
+        return {"cine.nii": raw, "cine.nii.gz": gzip.compress(raw, mtime=0)}
+    rasterio = require("rasterio", extra="geo")
+    from rasterio.io import MemoryFile
+
+    out = {}
+    for dtype, nodata in [("uint16", 65535), ("float32", None)]:
+        with MemoryFile() as memory:
+            with memory.open(
+                driver="GTiff",
+                width=6,
+                height=5,
+                count=2,
+                dtype=dtype,
+                crs="EPSG:32632",
+                transform=rasterio.transform.from_origin(500000, 6000000, 10, 10),
+                nodata=nodata,
+            ) as dst:
+                dst.write(np.arange(60, dtype=dtype).reshape(2, 5, 6))
+            out[f"{dtype}.tif"] = memory.read()
+    return out
+
+
+def _reader(target: str):
+    """A function reading one input file the way training does."""
+    if target == "nifti":
+        from seqimaging.medical.nifti import read_nifti_cine
+
+        return lambda path: read_nifti_cine(path).values
+    from seqimaging.geo.stack import read_stack
+
+    return lambda path: read_stack([path]).values
+
+
+def _child(target: str, folder: Path, libfuzzer_args: list[str]) -> None:
+    """Fuzz ``target`` in this process; record crashing inputs under ``folder``."""
+    atheris = require("atheris", extra="test")
+    import xarray  # noqa: F401  (imported uninstrumented: coverage of the readers only)
+
+    from seqimaging.errors import SeqImagingError
+
+    libraries = {"nifti": ["nibabel"], "geotiff": ["rasterio", "rasterio.vrt", "rasterio.warp"]}
+    with atheris.instrument_imports(include=["seqimaging", libraries[target][0]]):
+        for name in libraries[target]:  # the readers import them on first use
+            importlib.import_module(name)
+        read = _reader(target)
+    scratch = Path(tempfile.mkdtemp(prefix="fuzz-"))
+    crashes = folder / "crashes"
+    crashes.mkdir(parents=True, exist_ok=True)
+
+    def one_input(data: bytes) -> None:
+        gz = data[:2] == b"\x1f\x8b"
+        name = {"nifti": "cine.nii.gz" if gz else "cine.nii", "geotiff": "x_20240101.tif"}
+        path = scratch / name[target]
+        path.write_bytes(data)
+        try:
+            read(path)
+        except SeqImagingError:
+            pass
+        except Exception as err:
+            digest = hashlib.sha1(data).hexdigest()[:12]
+            (crashes / f"{target}-{digest}.bin").write_bytes(data)
+            frame = traceback.extract_tb(err.__traceback__)[-1]
+            kind = f"{type(err).__name__} at {Path(frame.filename).name}:{frame.lineno}"
+            with open(folder / f"{target}-crashes.jsonl", "a") as log:
+                log.write(json.dumps({"input": digest, "kind": kind, "message": str(err)}) + "\n")
+
+    atheris.Setup([sys.argv[0], *libfuzzer_args], one_input)
+    atheris.Fuzz()
+
+
+def fuzz(target: str, seconds: float, folder: Path) -> dict:
+    """Fuzz one target in a subprocess for ``seconds``; executions and crashes found."""
+    corpus = folder / f"{target}-corpus"
+    corpus.mkdir(parents=True, exist_ok=True)
+    for name, data in seeds(target).items():
+        (corpus / name).write_bytes(data)
+    command = [
+        sys.executable,
+        "-c",
+        "from seqimaging.bench.fuzz_readers import main; main()",
+        "--child",
+        target,
+        "--out",
+        str(folder),
+        "--",
+        f"-max_total_time={max(1, round(seconds))}",
+        f"-timeout={PER_INPUT_SECONDS}",
+        f"-max_len={MAX_LEN}",
+        "-rss_limit_mb=4096",
+        f"-artifact_prefix={folder / 'crashes'}/{target}-",
+        str(corpus),
+    ]
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 300)
+    wall = time.perf_counter() - start
+    log = folder / f"{target}-crashes.jsonl"
+    caught = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    runs = re.findall(r"Done (\d+) runs in", done.stderr)
+    progress = re.findall(r"^#(\d+)\s.*?cov: (\d+)", done.stderr, flags=re.MULTILINE)
+    died = done.returncode != 0  # a timeout, a deadly signal or running out of memory
+    return {
+        "target": target,
+        "seconds": seconds,
+        "wall_seconds": wall,
+        "executions": int(runs[-1]) if runs else (int(progress[-1][0]) if progress else 0),
+        "coverage": int(progress[-1][1]) if progress else 0,
+        "corpus_files": len(list(corpus.iterdir())),
+        "crashing_inputs": len(caught) + died,
+        "crash_kinds": sorted({c["kind"] for c in caught} | ({"process died"} if died else set())),
+        "exit_code": done.returncode,
+        "log_tail": done.stderr[-2000:] if died else "",
+    }
+
+
+def format_table(result: dict) -> str:
+    lines = [
+        "| target | seconds | executions | exec/s | coverage | crashing inputs | kinds |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in result["targets"]:
+        rate = row["executions"] / max(row["wall_seconds"], 1e-9)
+        lines.append(
+            f"| {row['target']} | {row['seconds']:g} | {row['executions']} | {rate:.0f} "
+            f"| {row['coverage']} | {row['crashing_inputs']} "
+            f"| {'; '.join(row['crash_kinds']) or '-'} |"
+        )
+    return "\n".join(lines)
+
+
+def run(
+    out: Path | None = None,
+    *,
+    seconds: float = 60.0,
+    targets: tuple[str, ...] = TARGETS,
+    repeats: int | None = None,
+    device: str | None = None,
+) -> dict:
+    """Fuzz each target for ``seconds``; print a table, write ``fuzz_readers.json`` and
+    ``.md`` and the crashing inputs under ``out``. ``repeats`` and ``device`` (the bench
+    command's options) do not apply: fuzzing runs once, on the CPU."""
+    folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="fuzz-readers-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    result = {
+        "benchmark": "fuzz-readers",
+        "targets": [fuzz(t, seconds, folder) for t in targets],
+        "environment": environment() | {"atheris": metadata.version("atheris")},
+    }
+    print(format_table(result))
+    (folder / "fuzz_readers.json").write_text(json.dumps(result, indent=2))
+    (folder / "fuzz_readers.md").write_text(format_table(result) + "\n")
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60.0, help="per target")
+    parser.add_argument("--out", type=Path, default=Path("runs/bench/fuzz-readers"))
+    parser.add_argument("--child", choices=TARGETS, help=argparse.SUPPRESS)
+    args, rest = parser.parse_known_args(argv)
+    if args.child:
+        _child(args.child, args.out, [a for a in rest if a != "--"])
+    else:
+        run(args.out, seconds=args.seconds)
+
+
+if __name__ == "__main__":
+    main()
