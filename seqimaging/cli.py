@@ -28,7 +28,8 @@ def _bench(args: argparse.Namespace) -> None:
             "(see `seqimaging bench list`)"
         )
     run, _ = BENCHMARKS[args.name]
-    run(args.out / args.name, repeats=args.repeats, device=args.device)
+    limits = {} if args.seconds is None else {"seconds": args.seconds}
+    run(args.out / args.name, repeats=args.repeats, device=args.device, **limits)
 
 
 def _demo(args: argparse.Namespace) -> None:
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", type=Path, default=Path("runs/bench"), help="output folder")
     bench.add_argument("--repeats", type=int, default=7, help="timed runs per measurement")
     bench.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
+    bench.add_argument("--seconds", type=float, default=None, help="time budget (fuzz-readers)")
     bench.set_defaults(func=_bench)
     return parser
 

@@ -52,10 +52,14 @@ class SafeCheckpointIO(TorchCheckpointIO):
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.tmp")
-        with open(temporary, "wb") as file:
-            torch.save(checkpoint, file)
-            file.flush()
-            os.fsync(file.fileno())
+        try:
+            with open(temporary, "wb") as file:
+                torch.save(checkpoint, file)
+                file.flush()
+                os.fsync(file.fileno())
+        except BaseException:  # a full disk, a kill signal: keep the old checkpoint only
+            temporary.unlink(missing_ok=True)
+            raise
         temporary.replace(path)
         directory = os.open(path.parent, os.O_RDONLY)
         try:

@@ -1,3 +1,4 @@
+import errno
 import os
 import random
 
@@ -60,7 +61,24 @@ def test_a_failed_write_leaves_the_previous_checkpoint(tmp_path):
         io.save_checkpoint({"w": torch.zeros(3), "bad": lambda: None}, path)  # fails mid-write
     assert path.read_bytes() == before
     torch.testing.assert_close(io.load_checkpoint(path)["w"], torch.ones(3))
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".last.ckpt.tmp") == ["last.ckpt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.ckpt"]
+
+
+def test_a_full_disk_during_a_write_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
+    io = SafeCheckpointIO()
+    path = tmp_path / "last.ckpt"
+    io.save_checkpoint({"w": torch.ones(3)}, path)
+    before = path.read_bytes()
+
+    def write_half_then_fail(obj, file):
+        file.write(before[: len(before) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", write_half_then_fail)
+    with pytest.raises(OSError, match="No space left"):
+        io.save_checkpoint({"w": torch.zeros(3)}, path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.ckpt"]
 
 
 def test_random_states_come_back_when_training_resumes(tmp_path):
