@@ -67,7 +67,7 @@ class DemoConfig:
     batch_size: int = 16
 
 
-FULL = DemoConfig(60, 10, 32, 50, 40, 64, 40)
+FULL = DemoConfig(80, 10, 32, 60, 40, 64, 40)
 QUICK = DemoConfig(30, 8, 24, 30, 40, 64, 20, bootstrap=500)
 CLASSIFIERS = {"ConvLSTM": "convlstm_classifier", "static (ED frame)": "static_classifier"}
 CONTEXT, HORIZON, REGION = 6, 3, 16
