@@ -4,17 +4,20 @@ Defaults, each overridable in the YAML:
 
 - seed 0 (``seed_everything``);
 - CSV and TensorBoard logs, both in a new ``runs/<date>_<time>/`` (never an existing one);
+  the CSV log is continued, not replaced, when the run is resumed or tested;
 - a ``checkpoint`` section (Lightning's ModelCheckpoint) keeping the best ``val/loss`` and
   ``last.ckpt``, written atomically and loaded with ``weights_only=True``
   (:class:`~seqimaging.tasks.checkpoints.SafeCheckpointIO`), with the random states
   (:class:`~seqimaging.tasks.checkpoints.RandomState`);
 - bf16 autocast when the GPU supports it;
 - the data module's own DDP-aware sampler (``use_distributed_sampler: false``);
-- ``predict`` writes ``predictions.pt`` to the run folder.
+- ``test`` writes ``report.md`` with the metrics and figures to the run folder
+  (:class:`~seqimaging.report.TestReport`), ``predict`` writes ``predictions.pt``.
 
-``fit --ckpt_path last`` resumes the newest run under the logs' folder, and any
-``--ckpt_path runs/<run>/checkpoints/<file>.ckpt`` resumes in that run's folder, so its
-logs and checkpoints continue where they stopped.
+``--ckpt_path last`` takes the newest run's ``last.ckpt`` under the logs' folder, and any
+``--ckpt_path runs/<run>/checkpoints/<file>.ckpt`` that run's checkpoint; ``fit`` then
+resumes in that run's folder, and ``validate``, ``test`` and ``predict`` write there too,
+so a run's logs, report and predictions stay together.
 """
 
 import time
@@ -25,6 +28,7 @@ from lightning.pytorch import LightningDataModule
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
+from seqimaging.report import TestReport
 from seqimaging.tasks import PredictionWriter, SequenceTask
 from seqimaging.tasks.checkpoints import CheckpointError, RandomState, SafeCheckpointIO
 
@@ -62,7 +66,7 @@ class SeqImagingCLI(LightningCLI):
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand]
-        if self.subcommand != "fit" or not config.get("ckpt_path"):
+        if not config.get("ckpt_path"):
             return
         loggers = config.trainer.logger or []
         if config.ckpt_path == "last":
@@ -81,8 +85,11 @@ def run_lightning(argv: list[str] | None) -> SeqImagingCLI:
     bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
     run_dir = {"save_dir": "runs", "name": "", "version": fresh_run_name(Path("runs"))}
     loggers = [
-        {"class_path": f"lightning.pytorch.loggers.{kind}", "init_args": run_dir}
-        for kind in ("CSVLogger", "TensorBoardLogger")
+        {"class_path": kind, "init_args": run_dir}
+        for kind in (
+            "seqimaging.tasks.logs.ResumableCSVLogger",
+            "lightning.pytorch.loggers.TensorBoardLogger",
+        )
     ]
     return SeqImagingCLI(
         SequenceTask,
@@ -94,7 +101,7 @@ def run_lightning(argv: list[str] | None) -> SeqImagingCLI:
             "default_root_dir": "runs",
             "logger": loggers,
             "log_every_n_steps": 10,
-            "callbacks": [PredictionWriter(), RandomState()],
+            "callbacks": [PredictionWriter(), RandomState(), TestReport()],
             "plugins": [SafeCheckpointIO()],
             "precision": "bf16-mixed" if bf16 else "32-true",
             "use_distributed_sampler": False,

@@ -44,7 +44,7 @@ def test_example_config_runs_fast_dev_run(in_tmp, config):
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
-def test_fit_then_test_from_last_checkpoint_logs_csv(in_tmp):
+def test_fit_then_test_and_predict_in_the_same_run_folder(in_tmp):
     config = str(CONFIGS[0])
     small = [
         "--trainer.max_epochs=1",
@@ -65,10 +65,15 @@ def test_fit_then_test_from_last_checkpoint_logs_csv(in_tmp):
             "--trainer.limit_test_batches=1",
         ]
     )
-    logged = "".join(p.read_text() for p in (in_tmp / "runs").rglob("metrics.csv"))
-    assert "test/balanced_accuracy" in logged
-    main(["predict", "--config", config, "--ckpt_path", str(run / "checkpoints" / "last.ckpt")])
+    assert [p.name for p in (in_tmp / "runs").iterdir()] == [run.name]  # tested in its run
+    logged = (run / "metrics.csv").read_text()
+    assert "test/balanced_accuracy" in logged and "train/loss_epoch" in logged  # log continued
+    report = (run / "report.md").read_text()
+    assert "| test/balanced_accuracy |" in report
+    assert "(confusion_matrix.png)" in report and "(training_curves.png)" in report
+    main(["predict", "--config", config, "--ckpt_path", "last"])
     (written,) = (in_tmp / "runs").rglob("predictions.pt")
+    assert written.parent == run
     saved = torch.load(written, weights_only=True)
     assert saved["predictions"].shape == (len(saved["ids"]), 4)  # probabilities of 4 classes
     torch.testing.assert_close(saved["predictions"].sum(1), torch.ones(len(saved["ids"])))

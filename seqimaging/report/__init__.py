@@ -1,5 +1,6 @@
 """Figures and tables of a run, for the CLI, the demo and users' own scripts."""
 
+from seqimaging.report.callback import TestReport
 from seqimaging.report.document import Report, markdown_table, write_json
 from seqimaging.report.importance import temporal_occlusion
 from seqimaging.report.logs import epoch_metrics
@@ -22,6 +23,7 @@ __all__ = [
     "REFLECTANCE",
     "ImageScale",
     "Report",
+    "TestReport",
     "confusion_matrix_figure",
     "curves_figure",
     "epoch_metrics",
