@@ -8,6 +8,7 @@ data; ``seqimaging bench`` runs the benchmarks.
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from seqimaging.errors import SeqImagingError
@@ -72,6 +73,8 @@ def _project_error(err: BaseException | None) -> SeqImagingError | None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``seqimaging`` command."""
+    # a deprecation inside Lightning itself, printed on every fit; nothing a user can act on
+    warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated")
     words = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     try:

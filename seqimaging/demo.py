@@ -96,7 +96,7 @@ def _trainer(run: Path, name: str, epochs: int, *, progress: bool) -> L.Trainer:
         enable_checkpointing=False,
         enable_progress_bar=progress,
         enable_model_summary=False,
-        log_every_n_steps=5,
+        log_every_n_steps=1,
         plugins=[SafeCheckpointIO()],
     )
 
