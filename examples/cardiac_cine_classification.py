@@ -14,7 +14,6 @@ not enough.
 
 import argparse
 import tempfile
-import warnings
 from pathlib import Path
 
 import lightning as L
@@ -32,12 +31,6 @@ from seqimaging.tasks import ClassificationTask
 # 3 mid-ventricular slices as channels, 10 phases from end-diastole, 112 mm around the heart
 SAMPLING = CineSampling(slices=3, frames=10, spacing=3.5, size=32)
 MODELS = {"ConvLSTM": "convlstm_classifier", "static (ED frame)": "static_classifier"}
-
-
-def balanced_accuracy_ci(y_true: np.ndarray, y_pred: np.ndarray, n_boot: int, seed: int) -> tuple:
-    with warnings.catch_warnings():  # a resample may lack a class that is predicted
-        warnings.filterwarnings("ignore", "y_pred contains classes not in y_true")
-        return bootstrap_ci(y_true, y_pred, balanced_accuracy_score, n_boot=n_boot, seed=seed)
 
 
 def main(
@@ -60,7 +53,13 @@ def main(
     y_true = labels[split.test_indices]
     majority = np.bincount(labels[split.train_indices]).argmax()
     results = {
-        "majority class": balanced_accuracy_ci(y_true, np.full_like(y_true, majority), n_boot, seed)
+        "majority class": bootstrap_ci(
+            y_true,
+            np.full_like(y_true, majority),
+            balanced_accuracy_score,
+            n_boot=n_boot,
+            seed=seed,
+        )
     }
     for name, model in MODELS.items():
         L.seed_everything(seed, verbose=False)
@@ -82,7 +81,9 @@ def main(
         )
         trainer.fit(task, split.train_dataloader())
         y_pred = torch.cat(trainer.predict(task, split.test_dataloader())).argmax(dim=1).numpy()
-        results[name] = balanced_accuracy_ci(y_true, y_pred, n_boot, seed)
+        results[name] = bootstrap_ci(
+            y_true, y_pred, balanced_accuracy_score, n_boot=n_boot, seed=seed
+        )
         matrix = confusion_matrix(y_true, y_pred, labels=range(len(data.class_names)))
         figure = confusion_matrix_figure(matrix, data.class_names)
         figure.suptitle(f"{name}: held-out patients")

@@ -19,7 +19,6 @@ import logging
 import os
 import shutil
 import time
-import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -102,9 +101,7 @@ def _trainer(run: Path, name: str, epochs: int, *, progress: bool) -> L.Trainer:
 
 
 def _ci(y_true: np.ndarray, y_pred: np.ndarray, metric, config: DemoConfig, seed: int) -> list:
-    with warnings.catch_warnings():  # a resample may lack a class that is predicted
-        warnings.filterwarnings("ignore", "y_pred contains classes not in y_true")
-        return list(bootstrap_ci(y_true, y_pred, metric, n_boot=config.bootstrap, seed=seed))
+    return list(bootstrap_ci(y_true, y_pred, metric, n_boot=config.bootstrap, seed=seed))
 
 
 def _macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:

@@ -1,5 +1,6 @@
 """Evaluation helpers for reporting results the way clinical papers do."""
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -22,6 +23,8 @@ def bootstrap_ci(
     ``numpy.random.default_rng(seed).integers(0, n, size=(n_boot, n))``; the interval is
     the ``(1 - level) / 2`` and ``(1 + level) / 2`` percentiles (``numpy.percentile``,
     linear) of those values. Pass one entry per independent case (patient, not slice).
+    Warnings raised by ``metric`` on a resample (e.g. a class missing from it) are
+    silenced; those on all cases are not.
 
     Args:
         y_true: true labels or values, one per case.
@@ -55,6 +58,8 @@ def bootstrap_ci(
     if n_boot < 1 or not 0 < level < 1:
         raise SeqImagingError(f"expected n_boot >= 1 and 0 < level < 1, got {n_boot}, {level}")
     draws = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
-    values = np.array([metric(y_true[i], y_pred[i]) for i in draws], dtype=np.float64)
+    with warnings.catch_warnings():  # a resample may miss a class: expected, not news
+        warnings.simplefilter("ignore")
+        values = np.array([metric(y_true[i], y_pred[i]) for i in draws], dtype=np.float64)
     low, high = np.percentile(values, [50 * (1 - level), 50 * (1 + level)])
     return float(metric(y_true, y_pred)), float(low), float(high)
