@@ -1,7 +1,7 @@
 """What every bad-input case must end in, and the hypothesis settings of these tests.
 
-A case ends in a result, or in a :class:`SeqImagingError` whose message names the file;
-any other exception, more than ``SECONDS`` or a peak of ``MAX_BYTES`` allocated fails it.
+A case ends in a result, or in a :class:`DataError` whose message names the file; any
+other exception, more than ``SECONDS`` or a peak of ``MAX_BYTES`` allocated fails it.
 """
 
 import signal
@@ -12,7 +12,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, settings
 
-from seqimaging.errors import SeqImagingError
+from seqimaging.errors import DataError, SeqImagingError
 
 SECONDS = 10
 MAX_BYTES = 64 * 2**20
@@ -37,7 +37,7 @@ class Refused:
 
 
 def outcome(call: Callable[[], Any], names: list[Path | str]) -> Any:
-    """``call()``'s result, or :class:`Refused` if it raised a SeqImagingError naming one of
+    """``call()``'s result, or :class:`Refused` if it raised a DataError naming one of
     ``names``; fails on any other exception, a hang or a large allocation."""
 
     def timeout(signum, frame):
@@ -50,6 +50,7 @@ def outcome(call: Callable[[], Any], names: list[Path | str]) -> Any:
         result = call()
     except SeqImagingError as err:
         message = str(err)
+        assert isinstance(err, DataError), f"{type(err).__name__} is not a DataError"
         assert any(str(name) in message for name in names), f"{message!r} names no input"
         result = Refused(err)
     finally:

