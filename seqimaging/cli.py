@@ -18,19 +18,28 @@ LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
 
 def _bench(args: argparse.Namespace) -> None:
     from seqimaging.bench import BENCHMARKS
+    from seqimaging.bench.record import BenchOptions
 
     if args.name == "list":
-        for name, (_, summary) in BENCHMARKS.items():
-            print(f"{name:20s} {summary}")
+        for name, benchmark in BENCHMARKS.items():
+            print(f"{name:16s} {benchmark.summary}")
         return
     if args.name not in BENCHMARKS:
         raise SeqImagingError(
             f"unknown benchmark {args.name!r}; expected one of: {', '.join(BENCHMARKS)} "
             "(see `seqimaging bench list`)"
         )
-    run, _ = BENCHMARKS[args.name]
-    limits = {} if args.seconds is None else {"seconds": args.seconds}
-    run(args.out / args.name, repeats=args.repeats, device=args.device, **limits)
+    if args.root is not None and not args.root.is_dir():
+        raise SeqImagingError(f"--root {args.root} is not a folder; expected the data set's folder")
+    options = BenchOptions(
+        root=args.root,
+        quick=args.quick,
+        seed=args.seed,
+        device=args.device,
+        repeats=args.repeats,
+        seconds=args.seconds,
+    )
+    BENCHMARKS[args.name].run(args.out / args.name, options)
 
 
 def _demo(args: argparse.Namespace) -> None:
@@ -56,7 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="run a benchmark, or `list` them")
     bench.add_argument("name", help="benchmark name, or `list`")
+    bench.add_argument(
+        "--root", type=Path, default=None, help="the real data (default: a generated stand-in)"
+    )
     bench.add_argument("--out", type=Path, default=Path("runs/bench"), help="output folder")
+    bench.add_argument("--quick", action="store_true", help="smallest sizes (a smoke run)")
+    bench.add_argument("--seed", type=int, default=0)
     bench.add_argument("--repeats", type=int, default=7, help="timed runs per measurement")
     bench.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
     bench.add_argument("--seconds", type=float, default=None, help="time budget (fuzz-readers)")

@@ -50,16 +50,42 @@ def bootstrap_ci(
         (0.625, True)
     """
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    n = len(y_true)
-    if n == 0 or len(y_pred) != n:
+    if len(y_pred) != len(y_true):
         raise SeqImagingError(
-            f"y_true has {n} cases and y_pred {len(y_pred)}; expected the same number, above 0"
+            f"y_true has {len(y_true)} cases and y_pred {len(y_pred)}; expected the same number"
         )
+    return bootstrap_cases(
+        lambda i: metric(y_true[i], y_pred[i]), len(y_true), n_boot=n_boot, level=level, seed=seed
+    )
+
+
+def bootstrap_cases(
+    statistic: Callable[[np.ndarray], float],
+    n: int,
+    *,
+    n_boot: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """A statistic of ``n`` cases and its percentile-bootstrap confidence interval.
+
+    The general form of :func:`bootstrap_ci`, for statistics that pool counts over cases
+    (CSI, RMSE over pixels): ``statistic(indices)`` computes the value on the cases at
+    ``indices`` (with repeats). Resampling and percentiles as in :func:`bootstrap_ci`.
+
+    Example:
+        >>> errors = np.array([1.0, 2.0, 3.0, 4.0])
+        >>> estimate, low, high = bootstrap_cases(lambda i: errors[i].mean(), 4)
+        >>> estimate, 1.0 <= low <= estimate <= high <= 4.0
+        (2.5, True)
+    """
+    if n == 0:
+        raise SeqImagingError("no cases to bootstrap; expected at least 1")
     if n_boot < 1 or not 0 < level < 1:
         raise SeqImagingError(f"expected n_boot >= 1 and 0 < level < 1, got {n_boot}, {level}")
     draws = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
     with warnings.catch_warnings():  # a resample may miss a class: expected, not news
         warnings.simplefilter("ignore")
-        values = np.array([metric(y_true[i], y_pred[i]) for i in draws], dtype=np.float64)
+        values = np.array([statistic(i) for i in draws], dtype=np.float64)
     low, high = np.percentile(values, [50 * (1 - level), 50 * (1 + level)])
-    return float(metric(y_true, y_pred)), float(low), float(high)
+    return float(statistic(np.arange(n))), float(low), float(high)

@@ -24,7 +24,9 @@ from torch import nn
 
 from seqimaging._optional import require
 from seqimaging.bench.environment import environment
+from seqimaging.bench.record import BenchOptions
 from seqimaging.models import ConvLSTM
+from seqimaging.report import write_json
 
 
 @dataclass(frozen=True)
@@ -210,10 +212,11 @@ def run(
     settings: tuple[Setting, ...] = SETTINGS,
     seed: int = 0,
 ) -> dict:
-    """Run the grid, print the table, and write ``convlstm_speed.json`` under ``out``.
+    """Run the grid, print the table, and write ``results.json`` and ``results.md`` under ``out``.
 
     On a GPU the grid runs under bf16 autocast.
     """
+    started = time.perf_counter()
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     autocast = dev.type == "cuda"
     peak_before = conv_peak(settings, dev, autocast)
@@ -233,9 +236,16 @@ def run(
         },
         "environment": environment(),
     }
+    result["wall_time_s"] = time.perf_counter() - started
     print(format_table(result))
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "convlstm_speed.json").write_text(json.dumps(result, indent=2))
-        (out / "convlstm_speed.md").write_text(format_table(result) + "\n")
+        write_json(out / "results.json", result)
+        (out / "results.md").write_text(f"# convlstm-speed\n\n{format_table(result)}\n")
     return result
+
+
+def bench(out: Path, options: BenchOptions) -> dict:
+    """``seqimaging bench convlstm-speed``; ``--quick`` times the smallest setting once."""
+    if options.quick:
+        return run(out, repeats=1, warmup=1, device=options.device, settings=SETTINGS[-1:])
+    return run(out, repeats=options.repeats, device=options.device, seed=options.seed)

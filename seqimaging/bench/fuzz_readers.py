@@ -27,6 +27,8 @@ from pathlib import Path
 
 from seqimaging._optional import require
 from seqimaging.bench.environment import environment
+from seqimaging.bench.record import BenchOptions
+from seqimaging.report import write_json
 
 TARGETS = ("nifti", "geotiff")
 PER_INPUT_SECONDS = 10
@@ -177,12 +179,9 @@ def run(
     *,
     seconds: float = 60.0,
     targets: tuple[str, ...] = TARGETS,
-    repeats: int | None = None,
-    device: str | None = None,
 ) -> dict:
-    """Fuzz each target for ``seconds``; print a table, write ``fuzz_readers.json`` and
-    ``.md`` and the crashing inputs under ``out``. ``repeats`` and ``device`` (the bench
-    command's options) do not apply: fuzzing runs once, on the CPU."""
+    """Fuzz each target for ``seconds``; print a table, write ``results.json`` and
+    ``results.md`` and the crashing inputs under ``out``."""
     folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="fuzz-readers-"))
     folder.mkdir(parents=True, exist_ok=True)
     result = {
@@ -191,9 +190,15 @@ def run(
         "environment": environment() | {"atheris": metadata.version("atheris")},
     }
     print(format_table(result))
-    (folder / "fuzz_readers.json").write_text(json.dumps(result, indent=2))
-    (folder / "fuzz_readers.md").write_text(format_table(result) + "\n")
+    write_json(folder / "results.json", result)
+    (folder / "results.md").write_text(f"# fuzz-readers\n\n{format_table(result)}\n")
     return result
+
+
+def bench(out: Path, options: BenchOptions) -> dict:
+    """``seqimaging bench fuzz-readers``; ``--seconds`` per target (``--quick``: 5 s)."""
+    seconds = 5.0 if options.quick else options.seconds
+    return run(out, **({} if seconds is None else {"seconds": seconds}))
 
 
 def main(argv: list[str] | None = None) -> None:

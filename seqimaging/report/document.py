@@ -75,11 +75,13 @@ class Report:
             f"![{caption}]({name})" if name.endswith((".png", ".gif")) else f"[{caption}]({name})"
         )
 
-    def write(self, metrics: Mapping[str, Any] | None = None) -> Path:
-        """Write ``report.md`` and, with ``metrics``, ``metrics.json`` with the environment."""
+    def write(
+        self, metrics: Mapping[str, Any] | None = None, *, document: str = "report.md"
+    ) -> Path:
+        """Write ``document`` and, with ``metrics``, ``metrics.json`` with the environment."""
         self.directory.mkdir(parents=True, exist_ok=True)
         if metrics is not None:
             write_json(self.directory / "metrics.json", {**metrics, "environment": environment()})
-        path = self.directory / "report.md"
+        path = self.directory / document
         path.write_text("\n\n".join(self.blocks) + "\n")
         return path

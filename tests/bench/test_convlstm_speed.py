@@ -24,7 +24,7 @@ def test_forward_flops_match_torch_flop_counter_on_torchgeo():
 
 def test_run_writes_json_and_table(tmp_path, capsys):
     result = convlstm_speed.run(tmp_path, repeats=1, warmup=0, device="cpu", settings=(TINY,))
-    saved = json.loads((tmp_path / "convlstm_speed.json").read_text())
+    saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["rows"][0]["setting"]["name"] == "tiny"
     assert torch.__version__.startswith(saved["environment"]["versions"]["torch"])
     row = result["rows"][0]
@@ -33,6 +33,6 @@ def test_run_writes_json_and_table(tmp_path, capsys):
         assert row[mode]["speedup"] == pytest.approx(seconds["torchgeo"] / seconds["ours"])
     assert all(v > 0 for v in row["train_peak_bytes"].values())
     assert result["conv_peak_gflops"] > 0
-    table = (tmp_path / "convlstm_speed.md").read_text()
+    table = (tmp_path / "results.md").read_text()
     assert "| tiny | train |" in table and "| tiny | infer |" in table
     assert "| tiny | train |" in capsys.readouterr().out

@@ -10,11 +10,11 @@ pytest.importorskip("atheris")
 
 
 def test_fuzzing_each_reader_briefly_runs_and_finds_no_crash(tmp_path):
-    assert BENCHMARKS["fuzz-readers"][0] is fuzz_readers.run
+    assert BENCHMARKS["fuzz-readers"].module == fuzz_readers.__name__
     result = fuzz_readers.run(tmp_path, seconds=3)
-    saved = json.loads((tmp_path / "fuzz_readers.json").read_text())
+    saved = json.loads((tmp_path / "results.json").read_text())
     assert [row["target"] for row in saved["targets"]] == ["nifti", "geotiff"]
     for row in result["targets"]:
         assert row["executions"] > 10 and row["coverage"] > 0, row
         assert row["crashing_inputs"] == 0, row
-    assert "| nifti | 3 |" in (tmp_path / "fuzz_readers.md").read_text()
+    assert "| nifti | 3 |" in (tmp_path / "results.md").read_text()

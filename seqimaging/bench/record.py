@@ -1,0 +1,128 @@
+"""What every benchmark writes: ``results.json``, ``results.md`` and its figures.
+
+``results.json`` holds the metrics (with confidence intervals), the baselines, the data
+(real, from ``--root``, or a generated stand-in), the split, the seed, the wall time and
+the environment (versions, hardware, git revision). ``results.md`` is the same as
+tables, headed by a line that says plainly when the data were a stand-in.
+"""
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from seqimaging.bench.environment import environment
+from seqimaging.report import Report, write_json
+
+STAND_IN_WARNING = (
+    "GENERATED STAND-IN DATA, NOT THE REAL DATA SET: these numbers only show that the "
+    "code path runs; pass --root with the real data for results"
+)
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """Options of ``seqimaging bench NAME``.
+
+    Args:
+        root: folder of the real data; ``None`` runs on a generated stand-in.
+        quick: the smallest sizes (the CI's smoke run).
+        seed: seed of the data split, the initialisation and the bootstrap.
+        device: ``"cpu"`` or ``"cuda"``; default CUDA when present.
+        repeats: timed runs per measurement (speed benchmarks).
+        seconds: time budget (fuzzing).
+    """
+
+    root: Path | None = None
+    quick: bool = False
+    seed: int = 0
+    device: str | None = None
+    repeats: int = 7
+    seconds: float | None = None
+
+
+def interval(value: Sequence[float], digits: int = 3) -> str:
+    """``[estimate, low, high]`` as ``"0.512 (0.48–0.55)"``."""
+    estimate, low, high = value
+    return f"{estimate:.{digits}f} ({low:.{digits}f}–{high:.{digits}f})"
+
+
+class BenchRecord:
+    """Collects one benchmark run's tables and figures, then writes its files.
+
+    Args:
+        name: the benchmark's name.
+        out: output folder.
+        title: heading of ``results.md``.
+        data: what the data are (source, licence), one line.
+        stand_in: the data are generated, not the real set: said loudly, in the
+            output and in both files.
+        split: how cases were split, one line.
+        seed: the run's seed.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        out: Path,
+        title: str,
+        *,
+        data: str,
+        stand_in: bool,
+        split: str,
+        seed: int,
+    ) -> None:
+        self.name, self.out, self.seed = name, Path(out), seed
+        self.data, self.stand_in, self.split = data, stand_in, split
+        self.started = time.perf_counter()
+        self.report = Report(self.out, f"{name}: {title}")
+        if stand_in:
+            self.report.text(f"> **⚠ {STAND_IN_WARNING}.**")
+            print(f"\n*** {name}: {STAND_IN_WARNING} ***\n", flush=True)
+        self.report.text(f"**Data:** {data}\n\n**Split:** {split}\n\n**Seed:** {seed}")
+
+    def section(self, heading: str, text: str | None = None) -> None:
+        self.report.heading(heading)
+        if text:
+            self.report.text(text)
+
+    def table(self, rows: Sequence[Mapping[str, Any]], digits: int = 3) -> None:
+        self.report.table(rows, digits)
+
+    def text(self, markdown: str) -> None:
+        self.report.text(markdown)
+
+    def figure(self, figure: Figure, name: str, caption: str) -> None:
+        self.report.figure(figure, name, caption)
+
+    def write(self, metrics: Mapping[str, Any], **settings: Any) -> dict:
+        """Write ``results.json`` and ``results.md``; print the markdown; return the JSON."""
+        wall = time.perf_counter() - self.started
+        env = environment()
+        machine = (
+            f"{env['gpu'] or env['cpu']}, {env['torch_threads']} torch threads, "
+            f"torch {env['versions']['torch']}, seqimaging {env['versions']['seqimaging']}"
+            f" at {(env['git_revision'] or 'unknown')[:10]}"
+        )
+        self.report.text(f"**Wall time:** {wall:.0f} s on {machine}.")
+        if self.stand_in:
+            self.report.text(f"> **⚠ {STAND_IN_WARNING}.**")
+        result = {
+            "benchmark": self.name,
+            "data": {"description": self.data, "stand_in": self.stand_in},
+            "split": self.split,
+            "seed": self.seed,
+            "settings": settings,
+            "wall_time_s": wall,
+            **metrics,
+            "environment": env,
+        }
+        write_json(self.out / "results.json", result)
+        markdown = self.report.write(document="results.md")
+        print(markdown.read_text())
+        if self.stand_in:
+            print(f"*** {self.name}: {STAND_IN_WARNING} ***")
+        return result
