@@ -20,7 +20,8 @@ from seqimaging.evaluation import bootstrap_cases
 
 @dataclass
 class CaseScores:
-    """Sums per case and lead: ``[cases, leads]``, ``contingency`` ``[cases, leads, thresholds, 3]``."""
+    """Sums per case and lead ``[cases, leads]``; ``contingency`` adds ``[thresholds, 3]``
+    (hits, misses, false alarms)."""
 
     abs_error: np.ndarray
     squared_error: np.ndarray
