@@ -99,15 +99,18 @@ def case_scores(
 def _masked_ssim(
     forecast: torch.Tensor, truth: torch.Tensor, valid: torch.Tensor, data_range: float
 ) -> np.ndarray:
-    """SSIM map averaged over valid pixels; invalid pixels take the true value first."""
+    """SSIM map averaged over valid pixels; invalid pixels take the true value first.
+
+    In float32: double-precision convolutions are several times slower.
+    """
     batch, leads = truth.shape[:2]
-    flat = lambda x: x.reshape(batch * leads, *x.shape[2:])  # noqa: E731
+    flat = lambda x: x.reshape(batch * leads, *x.shape[2:]).float()  # noqa: E731
     filled = torch.where(valid, forecast, truth)
     _, image = structural_similarity_index_measure(
         flat(filled), flat(truth), data_range=data_range, return_full_image=True
     )
-    weight = flat(valid).double()
-    ssim = (image * weight).sum((1, 2, 3)) / weight.sum((1, 2, 3)).clamp_min(1)
+    weight = flat(valid)
+    ssim = (image.double() * weight).sum((1, 2, 3)) / weight.sum((1, 2, 3)).clamp_min(1)
     return ssim.reshape(batch, leads).numpy()
 
 

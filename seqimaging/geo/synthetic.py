@@ -183,3 +183,55 @@ def _write(path: Path, data: np.ndarray, crs: str, transform) -> None:
         dst.offsets = (0.0, 0.0)
         for i, name in enumerate(BANDS, start=1):
             dst.set_band_description(i, name)
+
+
+def make_radar_events(
+    root: str | Path,
+    events: tuple[str, ...] = ("20160928", "20170509"),
+    n_frames: int = 20,
+    seed: int = 0,
+    *,
+    size: int = 64,
+) -> Path:
+    """Write synthetic rain events as FMI radar composites, ``root/<event>/<time>_FINUTM.tif``.
+
+    Each event is the rain of :func:`cloud_fields` (its own wind; 5-minute steps from
+    10:00 UTC on the event's date) coded as FMI codes: dBZ = 10·log10(200·R^1.6) (the
+    Marshall–Palmer relation the reader inverts), code = 2·(dBZ + 32), 0 where no rain
+    and 255 (nodata) on a 2-pixel border, uint8, EPSG:3067 with 2750 m pixels and no GDAL
+    nodata value, as the real files. :func:`seqimaging.geo.read_fmi_radar` reads them.
+
+    Example:
+        >>> import tempfile
+        >>> root = make_radar_events(tempfile.mkdtemp(), n_frames=2, size=16)
+        >>> sorted(p.name for p in (root / "20170509").iterdir())
+        ['201705091000_FINUTM.tif', '201705091005_FINUTM.tif']
+    """
+    rasterio = require("rasterio", extra="geo")
+    root = Path(root)
+    transform = rasterio.transform.from_origin(-196593.0, 8084432.0, 2750.0, 2750.0)
+    profile = {
+        "driver": "GTiff",
+        "width": size,
+        "height": size,
+        "count": 1,
+        "dtype": "uint8",
+        "crs": "EPSG:3067",
+        "transform": transform,
+    }
+    for k, event in enumerate(events):
+        start = f"{event[:4]}-{event[4:6]}-{event[6:8]}T10:00"
+        series = cloud_fields(n_frames, seed + k, size=size, start=start, step_minutes=5)
+        (root / event).mkdir(parents=True, exist_ok=True)
+        with np.errstate(divide="ignore"):
+            dbz = 10 * np.log10(200 * series.rain**1.6)
+        codes = np.clip(np.round(2 * (dbz + 32)), 1, 254)
+        codes = np.where(series.rain > 0, codes, 0)
+        codes = np.where(series.valid, codes, 255).astype(np.uint8)
+        for when, frame in zip(series.times, codes, strict=True):
+            stamp = str(when.astype("datetime64[m]")).replace("-", "").replace(":", "")
+            with rasterio.open(
+                root / event / f"{stamp.replace('T', '')}_FINUTM.tif", "w", **profile
+            ) as dst:
+                dst.write(frame[None])
+    return root

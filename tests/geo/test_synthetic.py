@@ -5,7 +5,8 @@ import hashlib
 import numpy as np
 import rasterio
 
-from seqimaging.geo.synthetic import NODATA, cloud_fields, make_cloud_series
+from seqimaging.geo import read_fmi_radar
+from seqimaging.geo.synthetic import NODATA, cloud_fields, make_cloud_series, make_radar_events
 
 
 def test_same_seed_same_files_other_seed_other_files(tmp_path):
@@ -47,3 +48,15 @@ def test_clouds_drift_with_the_wind_and_grow_and_decay():
     assert series.rain.max() > 1 and (series.rain >= 0).all()
     coverage = (series.reflectance > series.surface + 0.2).mean(axis=(1, 2))
     assert coverage.max() > coverage.min()  # clouds come, grow and go
+
+
+def test_radar_events_read_back_as_their_rain_within_the_coding_step(tmp_path):
+    root = make_radar_events(tmp_path, ("20160928",), n_frames=3, seed=4, size=24)
+    rain = read_fmi_radar(root / "20160928").values[:, 0]
+    truth = cloud_fields(3, 4, size=24).rain
+    valid = np.isfinite(rain)
+    assert not valid[:, :2].any() and valid[:, 2:-2, 2:-2].all()  # the nodata border
+    wet = truth[valid] > 0.05
+    # half a dBZ code step is 0.25 dB: a rain rate within 10 ** (0.25 / 16) - 1 = 3.7 %
+    np.testing.assert_allclose(rain[valid][wet], truth[valid][wet], rtol=0.037)
+    assert (rain[valid][truth[valid] == 0] == 0).all()

@@ -1,0 +1,65 @@
+"""Pooled forecast scores against independent references (numpy, pysteps, torchmetrics)."""
+
+import numpy as np
+import pytest
+import torch
+from torchmetrics.functional.image import structural_similarity_index_measure
+
+from seqimaging.bench.scores import CaseScores, case_scores, summarise
+
+
+@pytest.fixture
+def fields():
+    generator = torch.Generator().manual_seed(0)
+    truth = 8 * torch.rand(5, 3, 1, 24, 20, generator=generator) ** 3
+    forecast = truth + torch.randn(truth.shape, generator=generator)
+    mask = torch.rand(5, 1, 1, 24, 20, generator=generator) > 0.3
+    return forecast, truth, mask.expand_as(truth)
+
+
+def test_pooled_mae_and_rmse_match_numpy_over_valid_pixels(fields):
+    forecast, truth, mask = fields
+    summary = summarise(case_scores(forecast, truth, mask), n_boot=50)
+    error, valid = (forecast - truth).numpy(), mask.numpy()
+    for k in range(3):
+        e = error[:, k][valid[:, k]]
+        assert summary["mae"][k][0] == pytest.approx(np.abs(e).mean())
+        assert summary["rmse"][k][0] == pytest.approx(np.sqrt((e**2).mean()))
+        low, high = summary["mae"][k][1:]
+        assert low <= summary["mae"][k][0] <= high
+
+
+def test_csi_matches_pysteps_categorical_scores(fields):
+    det_cat_fct = pytest.importorskip("pysteps.verification.detcatscores").det_cat_fct
+    forecast, truth, mask = fields
+    summary = summarise(case_scores(forecast, truth, mask, thresholds=(0.5, 2.0)), n_boot=10)
+    for threshold in (0.5, 2.0):
+        for k in range(3):
+            pred = np.where(mask[:, k], forecast[:, k], np.nan)
+            obs = np.where(mask[:, k], truth[:, k], np.nan)
+            expected = det_cat_fct(pred, obs, threshold, scores="CSI")["CSI"]
+            assert summary[f"csi@{threshold:g}"][k][0] == pytest.approx(expected)
+
+
+def test_ssim_with_every_pixel_valid_is_torchmetrics_mean(fields):
+    forecast, truth, _ = fields
+    scores = case_scores(forecast, truth, data_range=8.0)
+    for k in range(3):
+        expected = structural_similarity_index_measure(
+            forecast[:, k].float(), truth[:, k].float(), data_range=8.0, reduction="none"
+        )
+        np.testing.assert_allclose(scores.ssim[:, k], expected.numpy(), rtol=1e-4)
+
+
+def test_concatenated_parts_score_like_one_batch(fields):
+    forecast, truth, mask = fields
+    whole = case_scores(forecast, truth, mask, thresholds=(1.0,))
+    parts = CaseScores.concat(
+        [
+            case_scores(forecast[i : i + 2], truth[i : i + 2], mask[i : i + 2], thresholds=(1.0,))
+            for i in range(0, 5, 2)
+        ]
+    )
+    for name in ("abs_error", "squared_error", "count", "ssim", "contingency"):
+        np.testing.assert_allclose(getattr(parts, name), getattr(whole, name))
+    assert len(parts) == 5
