@@ -5,15 +5,22 @@ are rolled out with :meth:`ConvLSTM.step`. Each step decodes the top layer's hid
 back to a frame at input resolution, and the frame is encoded again as the next step's
 input: the model's own prediction, or (teacher forcing, scheduled sampling) the true
 frame during training.
+
+Two encoder–decoder pairs: ``"conv"``, a small CNN down to stride ``s`` and bilinear
+upsampling back; ``"patch"``, OpenSTL's ``patch_size`` for its recurrent models: frames
+cut into ``s × s`` patches stacked as channels (space-to-depth, ``pixel_unshuffle``), and
+a 1×1 convolution of the hidden map back to those channels, then depth-to-space
+(``pixel_shuffle``).
 """
 
 import itertools
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqimaging.errors import ShapeError
+from seqimaging.errors import SeqImagingError, ShapeError
 from seqimaging.models.convlstm import ConvLSTM
 from seqimaging.models.encoders import ConvEncoder, _check_stride, _conv_block, encode_frames
 from seqimaging.models.registry import register_model
@@ -45,19 +52,52 @@ class FrameDecoder(nn.Module):
         return self.out(x)
 
 
+class PatchEncoder(nn.Module):
+    """Space-to-depth: ``[N, C, H, W]`` → ``[N, C·s², H/s, W/s]``; ``s`` divides ``H`` and ``W``."""
+
+    def __init__(self, in_channels: int, *, stride: int) -> None:
+        super().__init__()
+        if stride < 1:
+            raise ShapeError(f"stride must be >= 1, got {stride}")
+        self.stride, self.out_channels = stride, in_channels * stride**2
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.shape[-2] % self.stride or x.shape[-1] % self.stride:
+            raise ShapeError(
+                f"frames of {tuple(x.shape[-2:])} pixels do not split into patches of "
+                f"{self.stride}×{self.stride}; expected height and width multiples of {self.stride}"
+            )
+        return F.pixel_unshuffle(x, self.stride)
+
+
+class PatchDecoder(nn.Module):
+    """Hidden map → frame: a 1×1 convolution (no bias) to ``C·s²`` channels, then depth-to-space."""
+
+    def __init__(self, in_channels: int, out_channels: int, *, stride: int) -> None:
+        super().__init__()
+        self.stride = stride
+        self.out = nn.Conv2d(in_channels, out_channels * stride**2, 1, bias=False)
+
+    def forward(self, h: Tensor, size: tuple[int, int]) -> Tensor:
+        return F.pixel_shuffle(self.out(h), self.stride)
+
+
 class ConvLSTMForecaster(nn.Module):
     """Forecast ``horizon`` frames from a context sequence.
 
     Args:
         in_channels: channels of a frame (input and forecast).
         horizon: frames to forecast by default.
-        stride: the encoder's output stride, 1, 2, 4 or 8; the ConvLSTM runs at
-            ``1/stride`` of the input resolution.
-        width: stem channels of the encoder and last stage of the decoder.
+        stride: the encoder's output stride; the ConvLSTM runs at ``1/stride`` of the
+            input resolution. 1, 2, 4 or 8 for ``"conv"``; the patch size for ``"patch"``.
+        width: stem channels of the encoder and last stage of the decoder (``"conv"``).
         hidden_channels: ConvLSTM hidden channels, an int per layer or a list.
         kernel_size: ConvLSTM kernel size.
         residual: predict the change from the step's input frame (persistence plus a
             correction) rather than the frame itself.
+        encoder: ``"conv"`` (:class:`~seqimaging.models.encoders.ConvEncoder` and
+            :class:`FrameDecoder`) or ``"patch"`` (:class:`PatchEncoder` and
+            :class:`PatchDecoder`, frame sizes multiples of ``stride``).
 
     Example:
         >>> model = ConvLSTMForecaster(1, horizon=3, stride=2, hidden_channels=16)
@@ -75,14 +115,22 @@ class ConvLSTMForecaster(nn.Module):
         hidden_channels: int | list[int] = 64,
         kernel_size: int = 3,
         residual: bool = True,
+        encoder: Literal["conv", "patch"] = "conv",
     ) -> None:
         super().__init__()
+        if encoder not in ("conv", "patch"):
+            raise SeqImagingError(f"encoder must be 'conv' or 'patch', got {encoder!r}")
         self.in_channels, self.horizon, self.residual = in_channels, horizon, residual
-        self.encoder = ConvEncoder(in_channels, stride=stride, width=width)
+        if encoder == "conv":
+            self.encoder = ConvEncoder(in_channels, stride=stride, width=width)
+        else:
+            self.encoder = PatchEncoder(in_channels, stride=stride)
         self.core = ConvLSTM(self.encoder.out_channels, hidden_channels, kernel_size)
-        self.decoder = FrameDecoder(
-            self.core.hidden_channels[-1], in_channels, stride=stride, width=width
-        )
+        hidden = self.core.hidden_channels[-1]
+        if encoder == "conv":
+            self.decoder = FrameDecoder(hidden, in_channels, stride=stride, width=width)
+        else:
+            self.decoder = PatchDecoder(hidden, in_channels, stride=stride)
 
     def forward(
         self,

@@ -9,9 +9,14 @@ run on an unpadded context alone; inputs that differ only where they must not ma
 import pytest
 import torch
 
-from seqimaging.errors import ShapeError
+from seqimaging.errors import SeqImagingError, ShapeError
 from seqimaging.models.encoders import STRIDES, ConvEncoder, encode_frames
-from seqimaging.models.forecaster import ConvLSTMForecaster, FrameDecoder
+from seqimaging.models.forecaster import (
+    ConvLSTMForecaster,
+    FrameDecoder,
+    PatchDecoder,
+    PatchEncoder,
+)
 
 DOUBLE = {"atol": 1e-10, "rtol": 1e-8}
 SIZE = (13, 11)
@@ -22,8 +27,8 @@ def _model(**kwargs) -> ConvLSTMForecaster:
     return ConvLSTMForecaster(2, **kwargs).double().eval()
 
 
-def _frames(steps: int, batch: int = 2) -> torch.Tensor:
-    return torch.randn(batch, steps, 2, *SIZE, dtype=torch.float64)
+def _frames(steps: int, batch: int = 2, size: tuple[int, int] = SIZE) -> torch.Tensor:
+    return torch.randn(batch, steps, 2, *size, dtype=torch.float64)
 
 
 def _reference(model: ConvLSTMForecaster, context, inputs) -> torch.Tensor:
@@ -34,12 +39,13 @@ def _reference(model: ConvLSTMForecaster, context, inputs) -> torch.Tensor:
     the frame just fed.
     """
     steps, horizon = context.shape[1], inputs.shape[1] + 1
+    size = tuple(context.shape[-2:])
     sequence = torch.cat([context, inputs], dim=1)
     outputs, _ = model.core(encode_frames(model.encoder, sequence))
     bases = sequence[:, steps - 1 :]  # the frame just fed before each forecast
     forecasts = []
     for k in range(horizon):
-        frame = model.decoder(outputs[:, steps - 1 + k], SIZE)
+        frame = model.decoder(outputs[:, steps - 1 + k], size)
         forecasts.append(bases[:, k] + frame if model.residual else frame)
     return torch.stack(forecasts, dim=1)
 
@@ -163,6 +169,50 @@ def test_decoder_returns_the_input_size(stride, size):
     decoder = FrameDecoder(encoder.out_channels, 3, stride=stride, width=4)
     hidden = encoder(torch.randn(2, 2, *size))
     assert decoder(hidden, size).shape == (2, 3, *size)
+
+
+# --------------------------------------------------------------------------- patches
+
+
+@pytest.mark.parametrize("stride", [1, 2, 4])
+def test_patch_encoder_stacks_each_patch_as_channels(stride):
+    frames = torch.randn(3, 2, 8, 12, dtype=torch.float64)
+    # channel by channel, each patch's pixels row by row (OpenSTL's reshape_patch puts the
+    # channel last instead; the two agree for one channel)
+    patches = frames.reshape(3, 2, 8 // stride, stride, 12 // stride, stride)
+    expected = patches.permute(0, 1, 3, 5, 2, 4).reshape(3, 2 * stride**2, 8 // stride, -1)
+    encoder = PatchEncoder(2, stride=stride)
+    torch.testing.assert_close(encoder(frames), expected, **DOUBLE)
+    assert encoder.out_channels == 2 * stride**2
+
+
+def test_patch_decoder_with_identity_weights_inverts_the_encoder():
+    encoder = PatchEncoder(2, stride=4)
+    decoder = PatchDecoder(encoder.out_channels, 2, stride=4).double()
+    with torch.no_grad():
+        decoder.out.weight.copy_(torch.eye(32, dtype=torch.float64)[:, :, None, None])
+    frames = torch.randn(3, 2, 8, 12, dtype=torch.float64)
+    torch.testing.assert_close(decoder(encoder(frames), (8, 12)), frames, **DOUBLE)
+
+
+@pytest.mark.parametrize("residual", [True, False])
+def test_patch_forecaster_rolls_out_like_the_reference(residual):
+    model = _model(encoder="patch", stride=4, residual=residual)
+    context, future = _frames(4, size=(8, 12)), _frames(3, size=(8, 12))
+    with torch.no_grad():
+        forced = model(context, future=future, teacher_forcing=1.0)
+        free = model(context)
+        torch.testing.assert_close(forced, _reference(model, context, future[:, :2]), **DOUBLE)
+        torch.testing.assert_close(free, _reference(model, context, free[:, :2]), **DOUBLE)
+    assert free.shape == (2, 3, 2, 8, 12)
+    assert model.core.in_channels == 32
+
+
+def test_patch_sizes_must_divide_the_frame_and_encoder_names_are_checked():
+    with pytest.raises(ShapeError, match="multiples of 4"):
+        _model(encoder="patch", stride=4)(_frames(3))
+    with pytest.raises(SeqImagingError, match="'conv' or 'patch'"):
+        _model(encoder="resnet18")
 
 
 def test_docstring_example_shape():
