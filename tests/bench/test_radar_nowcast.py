@@ -12,6 +12,7 @@ from seqimaging.bench.radar_nowcast import (
     TEST_EVENT,
     TRAIN_EVENT,
     bench,
+    forecast_grid,
     from_model,
     load_event,
     pysteps_nowcast,
@@ -44,6 +45,17 @@ def test_pysteps_extrapolation_follows_a_moving_field():
     truth = frames[CONTEXT:]
     persistence = np.abs(frames[CONTEXT - 1] - truth).mean()
     assert np.abs(forecast - truth).mean() < 0.3 * persistence
+
+
+def test_windowed_forecast_of_persistence_is_the_last_frame_everywhere():
+    from seqimaging.tasks import ForecastTask
+
+    context = 10 * torch.rand(CONTEXT, 1, 45, 37) ** 2
+    context[:, :, :5] = float("nan")  # outside the coverage
+    forecast = forecast_grid(ForecastTask("persistence_forecaster", horizon=HORIZON), context, 16)
+    assert forecast.shape == (1, HORIZON, 1, 45, 37)
+    expected = torch.nan_to_num(context[-1]).expand(HORIZON, -1, -1, -1)
+    torch.testing.assert_close(forecast[0], expected, atol=1e-4, rtol=1e-4)
 
 
 def test_missing_event_folder_is_named(tmp_path):
