@@ -77,7 +77,7 @@ def default_cache() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "seqimaging" / "demo"
 
 
-def _cached(folder: Path, make) -> Path:
+def cached_folder(folder: Path, make) -> Path:
     """``make(tmp)`` once into ``folder`` (written aside, then renamed: never half-made)."""
     if not folder.is_dir():
         partial = folder.with_name(folder.name + f".partial-{os.getpid()}")
@@ -116,7 +116,7 @@ def diagnosis(
     from seqimaging.medical.phantoms import make_acdc_like
 
     name = f"phantoms-{config.patients_per_group}-seed{seed}"
-    root = _cached(cache / name, lambda d: make_acdc_like(d, config.patients_per_group, seed))
+    root = cached_folder(cache / name, lambda d: make_acdc_like(d, config.patients_per_group, seed))
     sampling = CineSampling(slices=3, frames=config.cine_frames, spacing=3.5, size=config.cine_size)
     data = InMemory(ACDC(root, "training", sampling))
     split = SequenceDataModule(
@@ -244,7 +244,7 @@ def forecasting(
     from seqimaging.geo.synthetic import make_cloud_series
 
     name = f"clouds-{config.cloud_frames}x{config.cloud_size}-seed{seed}"
-    folder = _cached(
+    folder = cached_folder(
         cache / name,
         lambda d: make_cloud_series(
             d, n_frames=config.cloud_frames, seed=seed, size=config.cloud_size

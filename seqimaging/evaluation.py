@@ -89,3 +89,14 @@ def bootstrap_cases(
         values = np.array([statistic(i) for i in draws], dtype=np.float64)
     low, high = np.percentile(values, [50 * (1 - level), 50 * (1 + level)])
     return float(statistic(np.arange(n))), float(low), float(high)
+
+
+def limits_of_agreement(difference: np.ndarray) -> tuple[float, float, float]:
+    """Bland and Altman's bias and 95% limits of agreement: mean, mean ∓ 1.96 SD.
+
+    Example:
+        >>> limits_of_agreement(np.array([1.0, 3.0]))
+        (2.0, -0.771..., 4.771...)
+    """
+    bias, spread = float(difference.mean()), 1.96 * float(difference.std(ddof=1))
+    return bias, bias - spread, bias + spread

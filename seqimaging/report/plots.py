@@ -17,6 +17,8 @@ import numpy as np
 from matplotlib.colors import BoundaryNorm, Colormap, Normalize
 from matplotlib.figure import Figure
 
+from seqimaging.evaluation import limits_of_agreement
+
 LINE_COLOURS = matplotlib.style.library["tableau-colorblind10"]["axes.prop_cycle"].by_key()["color"]
 
 
@@ -203,3 +205,20 @@ def save_gif(
         duration=int(seconds_per_frame * 1000),
     )
     return path
+
+
+def bland_altman_figure(
+    reference: np.ndarray, predictions: Mapping[str, np.ndarray], *, quantity: str = "EF [%]"
+) -> Figure:
+    """One Bland–Altman panel per model: difference against mean, bias and 95% limits."""
+    figure = Figure(figsize=(3.4 * len(predictions), 3.2), layout="constrained")
+    axes = figure.subplots(1, len(predictions), sharey=True, squeeze=False)[0]
+    for ax, (name, predicted) in zip(axes, predictions.items(), strict=True):
+        difference = predicted - reference
+        bias, low, high = limits_of_agreement(difference)
+        ax.scatter((predicted + reference) / 2, difference, s=10, color=LINE_COLOURS[0])
+        for value, style in ((bias, "-"), (low, "--"), (high, "--")):
+            ax.axhline(value, color=LINE_COLOURS[1], linestyle=style, linewidth=1)
+        ax.set(title=name, xlabel=f"mean of predicted and reference {quantity}")
+    axes[0].set_ylabel(f"predicted − reference {quantity}")
+    return figure

@@ -1,0 +1,661 @@
+"""``seqimaging bench acdc`` and ``seqimaging bench mnms``: diagnosis and LV ejection
+fraction from cardiac cine MRI, beside baselines and published results.
+
+**Data.** ACDC: ``--root`` holds ``training/`` (100 patients) and ``testing/`` (50), as
+:class:`~seqimaging.medical.ACDC` reads them; 5 groups. M&Ms: ``--root`` holds the
+information CSV (the ``*.csv`` under it whose header has ``External code``) and the
+``<code>_sa.nii.gz`` cines at any depth, as :class:`~seqimaging.medical.MnMs` reads them;
+subjects under a ``Training`` folder train (labelled and unlabelled alike: the CSV gives
+every subject's pathology), those under ``Testing`` are the test set, ``Validation`` is
+not used. The classes are those of the training subjects; test subjects of another class
+are left out and counted. Without a test split (no ``testing/`` for ACDC, no ``Training``
+folder for M&Ms: then every subject trains) there is cross-validation only. Without
+``--root`` the data are phantoms (:func:`~seqimaging.medical.phantoms.make_acdc_like`,
+:func:`~seqimaging.medical.phantoms.make_mnms_like`) with ACDC's numbers of training and
+test patients per group (20 and 10), written once under ``<out>/data`` and reused, and
+every output says loudly that they are a stand-in.
+
+**Evaluation.** (1) The official split: each model trains on all training patients and
+is scored once on the test patients. (2) 5-fold cross-validation on the training
+patients: folds of whole patients, stratified by diagnosis
+(:func:`~seqimaging.data.split_groups`); each patient is predicted by the model that did
+not see it, and the pooled out-of-fold predictions are scored once. Epochs, learning rate
+and sizes are fixed (:data:`FULL`), the same for every model, split and data set, and
+were set without looking at any test patient; nothing is chosen during a run: no
+validation set, no early stopping, the last epoch's model is scored. ``--seed`` seeds
+the folds, the initialisation, the batch order and the bootstrap.
+
+**Input and models.** One sample per patient: the 3 mid-ventricular slices as channels,
+the cycle from end-diastole (ED) resampled to 10 phases, 3.5 mm pixels, 32 × 32 around
+the heart (:class:`~seqimaging.medical.CineSampling`). Three models share one small CNN
+per frame (``encoder="small"``, no pretrained weights): the ConvLSTM over feature maps
+(``convlstm_classifier``), the classic CNN+LSTM (each frame's features pooled to a vector,
+then ``nn.LSTM``: ``cnn_lstm_classifier``) and the static ED frame
+(``static_classifier``); their ``*_regressor`` twins estimate the EF.
+
+**Diagnosis metrics**, each with a percentile-bootstrap 95% CI over patients
+(:func:`~seqimaging.evaluation.bootstrap_ci`): accuracy, balanced accuracy and macro F1
+(scikit-learn's); macro one-vs-rest AUROC (the mean over classes of the Mann–Whitney AUROC,
+which is scikit-learn's ``roc_auc_score(multi_class="ovr")``; a resample missing a class
+averages over the classes it has); per class, sensitivity (recall) and specificity, each
+resampling the patients of that class, or of the other classes. Baseline: the majority
+class of the training patients, with their class frequencies as probabilities (AUROC 0.5).
+
+**Ejection fraction.** LV EF = 100 · (EDV − ESV) / EDV, the LV cavity volumes at ED and
+end-systole (ES) counted in the ground-truth masks: ACDC's
+``patientNNN_frameMM_gt.nii.gz`` (label 3), M&Ms's ``<code>_sa_gt.nii.gz`` (label 1) at
+the CSV's ED and ES; the voxel volume cancels. The readers give no EF, and patients
+without masks take part in the diagnosis only. The regressors are scored on the official
+split (on cross-validation when no test patient has masks): MAE in EF points and R²
+(scikit-learn's) with bootstrap 95% CIs, bias and 95% limits of agreement, and a
+Bland–Altman plot. Baseline: the training patients' mean EF.
+
+**Published anchors** (ACDC test accuracy, 50 patients; real data, so not comparable
+with a phantom run): the challenge's best 0.96, Isensee et al. 2017 0.92 (segmentation-
+derived features), Zheng et al. 2019 0.94 (motion features), Snaauw et al. 2019 about
+0.78 (end to end from images). None is listed for M&Ms, a segmentation challenge.
+
+**Run time** on 2 shared CPU cores with one torch thread: ``--quick`` (3 + 2 phantoms per
+group, 2 folds, 1 epoch: the CI's smoke run) under half a minute; the default on phantoms
+about 9 minutes each (training 3 × 2 models for 20 epochs is most of it), plus half a
+minute to write the phantoms the first time. On a machine that other jobs keep busy, two
+torch threads ran several times slower than one: set ``OMP_NUM_THREADS=1`` there. Real
+data take longer: reading the larger cines adds minutes, and M&Ms has about twice ACDC's
+subjects, so expect roughly 10–15 minutes for ACDC and 20–30 for M&Ms; ``--device cuda``
+shortens the training.
+"""
+
+import logging
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from functools import partial
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.utilities.warnings import PossibleUserWarning
+from scipy.stats import rankdata
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    confusion_matrix,
+    f1_score,
+    mean_absolute_error,
+    r2_score,
+)
+
+from seqimaging._optional import require
+from seqimaging.bench.record import BenchOptions, BenchRecord, interval
+from seqimaging.data import InMemory, SequenceDataModule, split_groups
+from seqimaging.demo import cached_folder
+from seqimaging.errors import DatasetNotFoundError
+from seqimaging.evaluation import bootstrap_ci, limits_of_agreement
+from seqimaging.medical import ACDC, CineDataset, CineRecord, CineSampling, MnMs
+from seqimaging.medical.phantoms import MNMS_CSV, make_acdc_like, make_mnms_like
+from seqimaging.report import bland_altman_figure, confusion_matrix_figure
+from seqimaging.tasks import ClassificationTask, RegressionTask, SequenceTask
+
+SLICES = 3  # mid-ventricular slices, the channels of a frame
+
+
+@dataclass(frozen=True)
+class DiagnosisConfig:
+    """Sizes of a run: :data:`FULL` by default, :data:`QUICK` with ``--quick``."""
+
+    train_per_class: int  # phantom patients per group, training
+    test_per_class: int  # phantom patients per group, testing
+    folds: int
+    epochs: int
+    frames: int
+    size: int
+    spacing: float
+    width: int
+    hidden_channels: int
+    batch_size: int = 8
+    lr: float = 3e-3
+    bootstrap: int = 1000
+
+    def sampling(self) -> CineSampling:
+        return CineSampling(slices=SLICES, frames=self.frames, spacing=self.spacing, size=self.size)
+
+    def model_kwargs(self) -> dict:
+        return {
+            "encoder": "small",
+            "stride": 4,
+            "width": self.width,
+            "hidden_channels": self.hidden_channels,
+            "pooling": "mean",
+        }
+
+
+FULL = DiagnosisConfig(20, 10, 5, 20, frames=10, size=32, spacing=3.5, width=16, hidden_channels=32)
+QUICK = DiagnosisConfig(
+    3, 2, 2, 1, frames=6, size=24, spacing=4.5, width=8, hidden_channels=8, bootstrap=200
+)
+MODELS = {  # label: (classifier, regressor)
+    "ConvLSTM": ("convlstm_classifier", "convlstm_regressor"),
+    "CNN+LSTM": ("cnn_lstm_classifier", "cnn_lstm_regressor"),
+    "static (ED frame)": ("static_classifier", "static_regressor"),
+}
+MAJORITY, MEAN = "majority class", "training mean"
+PUBLISHED_ACDC = (  # method, test accuracy, source
+    ("challenge best", 0.96, "Bernard et al., IEEE TMI 2018"),
+    ("Isensee et al.: segmentation-derived features", 0.92, "STACOM 2017"),
+    ("Zheng et al.: apparent-flow motion features", 0.94, "Med. Image Anal. 2019"),
+    ("Snaauw et al.: end to end from images", 0.78, "ISBI 2019, about 0.78"),
+)
+
+
+def bench_acdc(out: Path, options: BenchOptions) -> dict:
+    """Run the ACDC benchmark into ``out``; return what ``results.json`` holds."""
+    config = QUICK if options.quick else FULL
+    root = options.root or cached_folder(
+        out / "data" / f"acdc-{config.train_per_class}+{config.test_per_class}-seed{options.seed}",
+        lambda d: make_acdc_like(
+            d, config.train_per_class, options.seed, test_per_class=config.test_per_class
+        ),
+    )
+    test = ACDC(root, "testing").records if (Path(root) / "testing").is_dir() else []
+    return _bench(
+        "acdc",
+        "ACDC",
+        out,
+        options,
+        config,
+        root=root,
+        train=ACDC(root, "training").records,
+        test=test,
+        class_names=ACDC.class_names,
+        ejection_fraction=_acdc_ef,
+        published=PUBLISHED_ACDC,
+    )
+
+
+def bench_mnms(out: Path, options: BenchOptions) -> dict:
+    """Run the M&Ms benchmark into ``out``; return what ``results.json`` holds."""
+    config = QUICK if options.quick else FULL
+    root = options.root or cached_folder(
+        out / "data" / f"mnms-{config.train_per_class}+{config.test_per_class}-seed{options.seed}",
+        lambda d: make_mnms_like(
+            d, config.train_per_class, options.seed, test_per_class=config.test_per_class
+        ),
+    )
+    data = MnMs(root, _information_csv(Path(root)))
+    split = {
+        folder: [r for r in data.records if folder in r.path.relative_to(root).parts]
+        for folder in ("Training", "Testing")
+    }
+    train, test = (split["Training"], split["Testing"]) if split["Training"] else (data.records, [])
+    return _bench(
+        "mnms",
+        "M&Ms",
+        out,
+        options,
+        config,
+        root=root,
+        train=train,
+        test=test,
+        class_names=MnMs.class_names,
+        ejection_fraction=_mnms_ef,
+        published=(),
+        missing=len(data.missing),
+    )
+
+
+def _information_csv(root: Path) -> Path:
+    """The CSV under ``root`` whose header has ``External code``: M&Ms's information CSV."""
+    for path in sorted(root.rglob("*.csv")):
+        with open(path, encoding="utf-8-sig") as file:
+            if "External code" in file.readline():
+                return path
+    raise DatasetNotFoundError(
+        f"{root}: no CSV with an 'External code' column; expected M&Ms's information CSV "
+        f"(e.g. {MNMS_CSV}) under --root"
+    )
+
+
+def _acdc_ef(record: CineRecord) -> float | None:
+    """LV EF from ``patientNNN_frameMM_gt.nii.gz`` at ED and ES (LV label 3), or None."""
+    paths = [
+        record.path.with_name(f"{record.id}_frame{phase + 1:02d}_gt.nii.gz")
+        for phase in (record.ed, record.es)
+    ]
+    if not all(path.is_file() for path in paths):
+        return None
+    nib = require("nibabel", extra="medical")
+    ed, es = (np.asarray(nib.load(path).dataobj) == 3 for path in paths)
+    return _lv_ef(ed, es)
+
+
+def _mnms_ef(record: CineRecord) -> float | None:
+    """LV EF from ``<code>_sa_gt.nii.gz`` at the CSV's ED and ES (LV label 1), or None."""
+    path = record.path.with_name(f"{record.id}_sa_gt.nii.gz")
+    if not path.is_file():
+        return None
+    truth = require("nibabel", extra="medical").load(path).dataobj
+    return _lv_ef(np.asarray(truth[..., record.ed]) == 1, np.asarray(truth[..., record.es]) == 1)
+
+
+def _lv_ef(ed: np.ndarray, es: np.ndarray) -> float | None:
+    """EF in % from LV masks at ED and ES (voxel counts: the voxel volume cancels)."""
+    edv = np.count_nonzero(ed)
+    return 100.0 * (edv - np.count_nonzero(es)) / edv if edv else None
+
+
+def _bench(
+    name: str,
+    dataset: str,
+    out: Path,
+    options: BenchOptions,
+    config: DiagnosisConfig,
+    *,
+    root: Path,
+    train: list[CineRecord],
+    test: list[CineRecord],
+    class_names: Sequence[str],
+    ejection_fraction: Callable[[CineRecord], float | None],
+    published: Sequence[tuple],
+    missing: int = 0,
+) -> dict:
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    stand_in = options.root is None
+    classes = [class_names[c] for c in sorted({r.label for r in train})]
+    train, test, left_out = _known_classes(train, test, class_names, classes)
+    source = "phantoms (written once, before the timed run)" if stand_in else dataset
+    notes = [
+        f"{source} in `{root}`: {len(train)} training and {len(test)} test patients, "
+        f"classes {', '.join(classes)}"
+    ]
+    if left_out:
+        notes.append(f"{left_out} test patients of classes absent from training left out")
+    if missing:
+        notes.append(f"{missing} subjects of the information CSV not found under the root")
+    record = BenchRecord(
+        name,
+        out,
+        f"{dataset} diagnosis and LV ejection fraction",
+        data="; ".join(notes),
+        stand_in=stand_in,
+        split=(f"official, {len(train)} training → {len(test)} test patients; " if test else "")
+        + f"{config.folds}-fold cross-validation on the training patients (folds of patients "
+        "stratified by diagnosis, out-of-fold predictions pooled)",
+        seed=options.seed,
+    )
+    sampling = config.sampling()
+    train = _load(train, sampling, ejection_fraction)
+    test = _load(test, sampling, ejection_fraction)
+
+    diagnosis = {}
+    if test:
+        diagnosis["official"] = _diagnosis(
+            [(_labels_only(train), _labels_only(test))], classes, config, options
+        )
+    diagnosis["cross_validation"] = _diagnosis(
+        _folds(_labels_only(train), config.folds, options.seed), classes, config, options
+    )
+    _report_diagnosis(record, diagnosis, published, stand_in, config.bootstrap)
+
+    train, test = _with_ef(train), _with_ef(test)
+    ef = None
+    if train:
+        split = "official" if test else "cross_validation"
+        parts = [(train, test)] if test else _folds(train, config.folds, options.seed)
+        ef = {"split": split, **_ejection_fraction(parts, config, options)}
+        _report_ef(record, ef)
+    else:
+        record.section("LV ejection fraction", "No training patient has masks: no EF regression.")
+    metrics = {
+        "diagnosis": diagnosis,
+        "ejection_fraction": ef,
+        "published": [
+            {"method": method, "accuracy": accuracy, "source": source, "data": "ACDC test set"}
+            for method, accuracy, source in published
+        ],
+        "left_out_test_patients": left_out,
+    }
+    return record.write(
+        metrics,
+        root=str(root),
+        **asdict(config),
+        sampling=asdict(sampling),
+        models=MODELS,
+        model_kwargs=config.model_kwargs(),
+    )
+
+
+def _report_diagnosis(
+    record: BenchRecord, diagnosis: dict, published: Sequence[tuple], stand_in: bool, n_boot: int
+) -> None:
+    for split, result in diagnosis.items():
+        record.section(
+            f"Diagnosis, {_describe(split, result)}",
+            f"Estimate (bootstrap 95% CI over the {result['test_patients']} test patients, "
+            f"{n_boot} resamples); per class: sensitivity and specificity.",
+        )
+        record.table(_diagnosis_rows(result, published if split == "official" else (), stand_in))
+        record.table(_class_rows(result))
+    split = next(iter(diagnosis))
+    model = next(iter(MODELS))
+    record.figure(
+        confusion_matrix_figure(
+            np.array(diagnosis[split]["confusion_matrix"][model]), diagnosis[split]["classes"]
+        ),
+        "confusion_matrix.png",
+        f"{model} confusion matrix, {_describe(split, diagnosis[split])} (rows: true class)",
+    )
+
+
+def _report_ef(record: BenchRecord, ef: dict) -> None:
+    record.section(
+        f"LV ejection fraction, {_describe(ef['split'], ef)}",
+        "Patients with masks; the reference EF is counted in the masks at ED and ES. MAE in "
+        "EF points and R², estimate (bootstrap 95% CI); bias and 95% limits of agreement of "
+        "predicted − reference.",
+    )
+    record.table(_ef_rows(ef))
+    predictions = {label: np.array(values) for label, values in ef["predictions"].items()}
+    record.figure(
+        bland_altman_figure(predictions["ef"], {m: predictions[m] for m in MODELS}),
+        "bland_altman.png",
+        "Bland–Altman plots of the EF regressors: predicted − reference against their mean "
+        "(solid: bias; dashed: 95% limits of agreement)",
+    )
+
+
+def _known_classes(
+    train: list[CineRecord], test: list[CineRecord], class_names: Sequence[str], classes: list
+) -> tuple[list[CineRecord], list[CineRecord], int]:
+    """Labels renumbered as indices into ``classes``; test patients of others dropped."""
+    index = {class_names.index(c): i for i, c in enumerate(classes)}
+    kept = [replace(r, label=index[r.label]) for r in test if r.label in index]
+    return [replace(r, label=index[r.label]) for r in train], kept, len(test) - len(kept)
+
+
+def _labels_only(samples: list[dict]) -> list[dict]:
+    """The samples without ``target`` (some have none: a batch needs the same keys)."""
+    return [{k: v for k, v in s.items() if k != "target"} for s in samples]
+
+
+def _with_ef(samples: list[dict]) -> list[dict]:
+    return [s for s in samples if "target" in s]
+
+
+def _describe(split: str, result: dict) -> str:
+    train, test = result["train_patients"], result["test_patients"]
+    if split == "official":
+        return f"official split: {train[0]} training → {test} test patients"
+    return f"{len(train)}-fold cross-validation of {test} patients, out-of-fold predictions pooled"
+
+
+def _load(
+    records: list[CineRecord],
+    sampling: CineSampling,
+    ejection_fraction: Callable[[CineRecord], float | None],
+) -> list[dict]:
+    """The patients' samples, with the EF as ``target`` where the masks give one."""
+    records = [
+        replace(r, target=None if (ef := ejection_fraction(r)) is None else (ef,)) for r in records
+    ]
+    return InMemory(CineDataset(records, sampling)).samples
+
+
+def _folds(samples: list[dict], folds: int, seed: int) -> list[tuple[list, list]]:
+    """``(train, test)`` samples of each cross-validation fold (groups: patients)."""
+    groups = [s["meta"]["group"] for s in samples]
+    labels = [int(s["label"]) for s in samples]
+    parts = []
+    for fold in range(folds):
+        train, _, test = split_groups(
+            groups, labels, val_fraction=0, test_fraction=1 / folds, fold=fold, seed=seed
+        )
+        parts.append(([samples[i] for i in train], [samples[i] for i in test]))
+    return parts
+
+
+def _fit_predict(
+    make_task: Callable[[], SequenceTask],
+    train: list[dict],
+    test: list[dict],
+    config: DiagnosisConfig,
+    options: BenchOptions,
+) -> np.ndarray:
+    """Seed, build the task, train it for the fixed epochs and predict ``test``."""
+    L.seed_everything(options.seed, verbose=False)
+    task = make_task()
+    trainer = L.Trainer(
+        max_epochs=config.epochs,
+        accelerator=options.device or "auto",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+    )
+    data = SequenceDataModule(
+        train, test_dataset=test, batch_size=config.batch_size, val_fraction=0, seed=options.seed
+    )
+    with warnings.catch_warnings():  # few workers, few batches: expected at this size
+        warnings.simplefilter("ignore", PossibleUserWarning)
+        trainer.fit(task, data)
+        return torch.cat(trainer.predict(task, data.test_dataloader())).numpy()
+
+
+def _diagnosis(
+    parts: list[tuple[list, list]],
+    classes: list[str],
+    config: DiagnosisConfig,
+    options: BenchOptions,
+) -> dict:
+    """Train the classifiers on each part, predict its test patients; score them pooled."""
+    test = [s for _, part in parts for s in part]
+    y = np.array([int(s["label"]) for s in test])
+    frequencies = [
+        np.bincount([int(s["label"]) for s in train], minlength=len(classes)) / len(train)
+        for train, _ in parts
+    ]
+    probabilities = {
+        MAJORITY: np.concatenate(
+            [np.tile(f, (len(part), 1)) for f, (_, part) in zip(frequencies, parts, strict=True)]
+        )
+    }
+    for label, (classifier, _) in MODELS.items():
+        make_task = partial(
+            ClassificationTask,
+            classifier,
+            in_channels=SLICES,
+            num_classes=len(classes),
+            class_names=classes,
+            lr=config.lr,
+            scheduler="cosine",
+            model_kwargs=config.model_kwargs(),
+        )
+        probabilities[label] = np.concatenate(
+            [_fit_predict(make_task, train, part, config, options) for train, part in parts]
+        )
+    predicted = {label: p.argmax(axis=1) for label, p in probabilities.items()}
+    return {
+        "train_patients": [len(train) for train, _ in parts],
+        "test_patients": len(test),
+        "classes": classes,
+        "scores": {
+            label: diagnosis_scores(y, p, classes, config.bootstrap, options.seed)
+            for label, p in probabilities.items()
+        },
+        "confusion_matrix": {
+            label: confusion_matrix(y, p, labels=range(len(classes))).tolist()
+            for label, p in predicted.items()
+        },
+        "predictions": {
+            "id": [s["meta"]["id"] for s in test],
+            "fold": [k for k, (_, part) in enumerate(parts) for _ in part],
+            "label": y.tolist(),
+            **{label: p.tolist() for label, p in predicted.items()},
+        },
+        "probabilities": {label: p.tolist() for label, p in probabilities.items()},
+    }
+
+
+def _ejection_fraction(
+    parts: list[tuple[list, list]], config: DiagnosisConfig, options: BenchOptions
+) -> dict:
+    """Train the regressors on each part, predict its test patients' EF; score them pooled."""
+    test = [s for _, part in parts for s in part]
+    ef = np.array([float(s["target"][0]) for s in test])
+    predictions = {
+        MEAN: np.concatenate(
+            [np.full(len(part), np.mean([s["target"][0] for s in train])) for train, part in parts]
+        )
+    }
+    for label, (_, regressor) in MODELS.items():
+        fits = []
+        for train, part in parts:
+            targets = [float(s["target"][0]) for s in train]
+            make_task = partial(
+                RegressionTask,
+                regressor,
+                in_channels=SLICES,
+                target_mean=float(np.mean(targets)),
+                target_std=float(np.std(targets)) or 1.0,
+                lr=config.lr,
+                scheduler="cosine",
+                model_kwargs=config.model_kwargs(),
+            )
+            fits.append(_fit_predict(make_task, train, part, config, options)[:, 0])
+        predictions[label] = np.concatenate(fits)
+    return {
+        "train_patients": [len(train) for train, _ in parts],
+        "test_patients": len(test),
+        "scores": {
+            label: ef_scores(ef, p, config.bootstrap, options.seed)
+            for label, p in predictions.items()
+        },
+        "predictions": {
+            "id": [s["meta"]["id"] for s in test],
+            "fold": [k for k, (_, part) in enumerate(parts) for _ in part],
+            "ef": ef.tolist(),
+            **{label: p.tolist() for label, p in predictions.items()},
+        },
+    }
+
+
+def macro_auroc(y_true: np.ndarray, probabilities: np.ndarray) -> float:
+    """Mean one-vs-rest AUROC over the classes with both positive and negative cases.
+
+    Each class's AUROC is the Mann–Whitney statistic of its probability (ties count one
+    half), so with every class present this is scikit-learn's
+    ``roc_auc_score(y_true, probabilities, multi_class="ovr")``, at a fraction of its cost
+    (it runs on every bootstrap resample).
+    """
+    aucs = []
+    for c in range(probabilities.shape[1]):
+        positive = y_true == c
+        n_pos = int(positive.sum())
+        n_neg = len(y_true) - n_pos
+        if n_pos and n_neg:
+            ranks = rankdata(probabilities[:, c])
+            aucs.append((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    return float(np.mean(aucs))
+
+
+def diagnosis_scores(
+    y_true: np.ndarray, probabilities: np.ndarray, classes: Sequence[str], n_boot: int, seed: int
+) -> dict:
+    """The diagnosis metrics of class probabilities ``[N, K]``, each ``[estimate, low, high]``.
+
+    Sensitivity and specificity per class resample that class's patients, or the others';
+    they are ``None`` for a class without such patients.
+    """
+    predicted = probabilities.argmax(axis=1)
+
+    def ci(metric: Callable, truth: np.ndarray = y_true, values: np.ndarray = predicted) -> list:
+        return list(bootstrap_ci(truth, values, metric, n_boot=n_boot, seed=seed))
+
+    def agreement(truth: np.ndarray, values: np.ndarray) -> float:
+        return float(np.mean(truth == values))
+
+    scores = {
+        "accuracy": ci(accuracy_score),
+        "balanced_accuracy": ci(balanced_accuracy_score),
+        "macro_f1": ci(lambda t, p: f1_score(t, p, average="macro", zero_division=0)),
+        "macro_auroc": ci(macro_auroc, values=probabilities),
+        "sensitivity": {},
+        "specificity": {},
+    }
+    for c, name in enumerate(classes):
+        positive, called = y_true == c, predicted == c
+        for key, cases in (("sensitivity", positive), ("specificity", ~positive)):
+            scores[key][name] = (
+                ci(agreement, positive[cases], called[cases]) if cases.any() else None
+            )
+    return scores
+
+
+def ef_scores(reference: np.ndarray, predicted: np.ndarray, n_boot: int, seed: int) -> dict:
+    """MAE and R² (``[estimate, low, high]``), bias and 95% limits of agreement of EF."""
+    bias, low, high = limits_of_agreement(predicted - reference)
+    return {
+        "mae": list(
+            bootstrap_ci(reference, predicted, mean_absolute_error, n_boot=n_boot, seed=seed)
+        ),
+        "r2": list(bootstrap_ci(reference, predicted, r2_score, n_boot=n_boot, seed=seed)),
+        "bias": bias,
+        "limits_of_agreement": [low, high],
+    }
+
+
+def _diagnosis_rows(result: dict, published: Sequence[tuple], stand_in: bool) -> list[dict]:
+    rows = [
+        {
+            "model": label,
+            "accuracy": interval(s["accuracy"]),
+            "balanced accuracy": interval(s["balanced_accuracy"]),
+            "macro F1": interval(s["macro_f1"]),
+            "macro AUROC": interval(s["macro_auroc"]),
+            "source": "this run" + (" (baseline)" if label == MAJORITY else ""),
+        }
+        for label, s in result["scores"].items()
+    ]
+    caveat = "; not comparable with phantoms" if stand_in else ""
+    rows += [
+        {
+            "model": method,
+            "accuracy": f"{accuracy:.2f}",
+            "source": f"published ({source}), real ACDC test set{caveat}",
+        }
+        for method, accuracy, source in published
+    ]
+    return rows
+
+
+def _class_rows(result: dict) -> list[dict]:
+    def cell(value: list | None) -> str:
+        return "–" if value is None else interval(value, 2)
+
+    return [
+        {"class": name}
+        | {
+            f"{label} {key[:4]}.": cell(s[key][name])
+            for label, s in result["scores"].items()
+            for key in ("sensitivity", "specificity")
+        }
+        for name in result["classes"]
+    ]
+
+
+def _ef_rows(result: dict) -> list[dict]:
+    return [
+        {
+            "model": label,
+            "MAE [EF points]": interval(s["mae"], 1),
+            "R²": interval(s["r2"], 2),
+            "bias [points]": f"{s['bias']:.1f}",
+            "95% limits of agreement [points]": "{:.1f} to {:.1f}".format(
+                *s["limits_of_agreement"]
+            ),
+        }
+        for label, s in result["scores"].items()
+    ]
