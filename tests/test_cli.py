@@ -119,3 +119,12 @@ def test_a_new_run_never_reuses_an_existing_folder(tmp_path):
     assert second != first and second.startswith(first[:10])
     (tmp_path / second).mkdir()
     assert fresh_run_name(tmp_path) not in (first, second)
+
+
+def test_bench_root_that_is_not_a_folder_is_a_clear_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(
+            ["bench", "radar-nowcast", "--root", str(tmp_path / "missing"), "--out", str(tmp_path)]
+        )
+    assert exit_info.value.code == 2
+    assert f"--root {tmp_path / 'missing'} is not a folder" in capsys.readouterr().err

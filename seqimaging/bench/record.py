@@ -103,7 +103,7 @@ class BenchRecord:
         wall = time.perf_counter() - self.started
         env = environment()
         machine = (
-            f"{env['gpu'] or env['cpu']}, {env['torch_threads']} torch threads, "
+            f"{env['gpu'] or env['cpu']}, {env['torch_threads']} torch thread(s), "
             f"torch {env['versions']['torch']}, seqimaging {env['versions']['seqimaging']}"
             f" at {(env['git_revision'] or 'unknown')[:10]}"
         )
