@@ -46,7 +46,6 @@ Without ``--root`` it runs on beating-heart phantoms in the same layout
 
 import logging
 import time
-import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -59,6 +58,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from seqimaging.bench.record import BenchOptions, BenchRecord, interval
 from seqimaging.bench.scores import CaseScores, case_scores, summarise
+from seqimaging.bench.training import bench_device, fit, random_turn
 from seqimaging.errors import DataError
 from seqimaging.evaluation import bootstrap_cases
 from seqimaging.medical import CineSampling, Sunnybrook
@@ -67,7 +67,6 @@ from seqimaging.report import GREY, curves_figure, image_strip_figure
 from seqimaging.report.plots import LINE_COLOURS
 from seqimaging.sample import collate
 from seqimaging.tasks import ForecastTask
-from seqimaging.tasks.checkpoints import SafeCheckpointIO
 
 CONTEXT, HORIZON = 6, 4
 SIZE = 64  # pixels per side of the crop around the heart
@@ -199,9 +198,7 @@ class _TrainingWindows(Dataset):
         phases = (t + np.arange(CONTEXT + HORIZON)) % cine.shape[0]
         y, x = (int(v) for v in torch.randint(cine.shape[-1] - self.crop + 1, (2,)))
         frames = torch.from_numpy(cine[phases, y : y + self.crop, x : x + self.crop])
-        frames = torch.rot90(frames, int(torch.randint(4, ())), dims=(-2, -1))
-        if torch.randint(2, ()):
-            frames = frames.flip(-1)
+        (frames,) = random_turn(frames)
         frames = frames[:, None].contiguous()
         return {"frames": frames[:CONTEXT], "future": frames[CONTEXT:]}
 
@@ -232,21 +229,7 @@ def train_forecaster(
         lr=config.lr,
         scheduler="cosine",
     )
-    trainer = L.Trainer(
-        max_steps=config.steps,
-        accelerator=device,
-        devices=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-        enable_progress_bar=False,
-        plugins=[SafeCheckpointIO()],
-    )
-    with warnings.catch_warnings():  # ForecastTask has a validation step; here is no validation
-        warnings.filterwarnings("ignore", message=".*no `val_dataloader`")
-        warnings.filterwarnings("ignore", message=".*LeafSpec")
-        trainer.fit(task, loader)
-    return task.eval()
+    return fit(task, loader, device=device, max_steps=config.steps)
 
 
 def forecast(task: ForecastTask, context: torch.Tensor, device: str) -> torch.Tensor:
@@ -412,7 +395,7 @@ def _rows(metrics: dict, skills: dict, leads: list[str]) -> list[dict]:
 def bench(out: Path, options: BenchOptions) -> dict:
     """Run the protocol of this module's docstring; write ``results.json`` and ``.md``."""
     config = QUICK if options.quick else FULL
-    device = options.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = bench_device(options.device)
     stand_in = options.root is None
     root = options.root
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)

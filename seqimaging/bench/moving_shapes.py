@@ -52,7 +52,6 @@ Protocol:
 import logging
 import math
 import time
-import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -65,6 +64,7 @@ from torch.utils.data import DataLoader, Subset
 from torchmetrics.functional.image import structural_similarity_index_measure
 
 from seqimaging.bench.record import BenchOptions, BenchRecord, interval
+from seqimaging.bench.training import bench_device, fit
 from seqimaging.errors import SeqImagingError
 from seqimaging.evaluation import bootstrap_cases
 from seqimaging.models.forecaster import Persistence
@@ -184,19 +184,7 @@ def train(data: MovingShapes, indices: range, config: Config, seed: int, device:
         weight_decay=0.0,
         scheduler="cosine",
     )
-    trainer = L.Trainer(
-        max_epochs=config.epochs,
-        accelerator=device,
-        devices=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
-    with warnings.catch_warnings():  # ForecastTask has a validation step; here is no validation
-        warnings.filterwarnings("ignore", message=".*no `val_dataloader`")
-        trainer.fit(task, loader)
-    return task.model.eval()
+    return fit(task, loader, device=device, max_epochs=config.epochs).model
 
 
 def evaluate(
@@ -228,7 +216,7 @@ def bench(out: Path, options: BenchOptions) -> dict:
 def run(out: Path, options: BenchOptions, config: Config) -> dict:
     """The benchmark with the sizes of ``config``."""
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
-    device = options.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = bench_device(options.device)
     seed = options.seed
     data = MovingShapes(
         config.train + config.test,

@@ -42,12 +42,12 @@ from torch.utils.data import DataLoader
 from seqimaging._optional import require
 from seqimaging.bench.record import BenchOptions, BenchRecord, interval
 from seqimaging.bench.scores import CaseScores, case_scores, summarise
+from seqimaging.bench.training import fit, random_turn
 from seqimaging.errors import DatasetNotFoundError
 from seqimaging.geo import CubeWindows, read_fmi_radar
 from seqimaging.report import RAIN_RATE, curves_figure, image_strip_figure
 from seqimaging.sample import collate
 from seqimaging.tasks import ForecastTask
-from seqimaging.tasks.checkpoints import SafeCheckpointIO
 
 TRAIN_EVENT, TEST_EVENT = "20160928", "20170509"
 CONTEXT = HORIZON = 6
@@ -100,17 +100,13 @@ def load_event(root: Path, event: str) -> xr.DataArray:
 
 def _turn(sample: dict) -> dict:
     """One of the 8 flips and quarter turns, the same for every image of the window."""
-    k, flip = int(torch.randint(4, ())), bool(torch.randint(2, ()))
-
-    def turn(x: torch.Tensor) -> torch.Tensor:
-        x = torch.rot90(x, k, dims=(-2, -1))
-        return x.flip(-1) if flip else x
-
     keys = ("frames", "mask", "future", "future_mask")
-    return sample | {key: turn(sample[key]) for key in keys}
+    return sample | dict(zip(keys, random_turn(*(sample[k] for k in keys)), strict=True))
 
 
-def train_forecaster(rain: xr.DataArray, config: RadarConfig, seed: int) -> ForecastTask:
+def train_forecaster(
+    rain: xr.DataArray, config: RadarConfig, seed: int, device: str | None = None
+) -> ForecastTask:
     """The ConvLSTM forecaster trained on random patches of ``rain`` (one event)."""
     L.seed_everything(seed, verbose=False)
     cube = rain.copy(data=to_model(torch.from_numpy(rain.values)).numpy())
@@ -145,16 +141,7 @@ def train_forecaster(rain: xr.DataArray, config: RadarConfig, seed: int) -> Fore
         teacher_forcing=0.5,
         teacher_forcing_steps=config.steps // 2,
     )
-    L.Trainer(
-        max_steps=config.steps,
-        accelerator="cpu",
-        logger=False,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-        enable_progress_bar=False,
-        plugins=[SafeCheckpointIO()],
-    ).fit(task, loader)
-    return task.eval()
+    return fit(task, loader, device=device, max_steps=config.steps)
 
 
 def forecast_grid(task: ForecastTask, context: torch.Tensor, patch: int) -> torch.Tensor:
@@ -278,7 +265,7 @@ def bench(out: Path, options: BenchOptions) -> dict:
         seed=options.seed,
     )
     train_rain, test_rain = load_event(root, TRAIN_EVENT), load_event(root, TEST_EVENT)
-    task = train_forecaster(train_rain, config, options.seed)
+    task = train_forecaster(train_rain, config, options.seed, options.device)
     result = evaluate(task, test_rain, config)
     scores = result["scores"]
     record.text(
