@@ -66,7 +66,6 @@ shortens the training.
 """
 
 import logging
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from functools import partial
@@ -74,8 +73,6 @@ from pathlib import Path
 
 import lightning as L
 import numpy as np
-import torch
-from lightning.pytorch.utilities.warnings import PossibleUserWarning
 from scipy.stats import rankdata
 from sklearn.metrics import (
     accuracy_score,
@@ -88,6 +85,7 @@ from sklearn.metrics import (
 
 from seqimaging._optional import require
 from seqimaging.bench.record import BenchOptions, BenchRecord, interval
+from seqimaging.bench.training import fit, predict
 from seqimaging.data import InMemory, SequenceDataModule, split_groups
 from seqimaging.demo import cached_folder
 from seqimaging.errors import DatasetNotFoundError
@@ -424,24 +422,11 @@ def _fit_predict(
     """Seed, build the task, train it for the fixed epochs and predict ``test``."""
     L.seed_everything(options.seed, verbose=False)
     task = make_task()
-    trainer = L.Trainer(
-        max_epochs=config.epochs,
-        accelerator=options.device or "auto",
-        devices=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-        num_sanity_val_steps=0,
-    )
     data = SequenceDataModule(
         train, test_dataset=test, batch_size=config.batch_size, val_fraction=0, seed=options.seed
     )
-    with warnings.catch_warnings():  # few workers, few batches: expected at this size
-        warnings.simplefilter("ignore", PossibleUserWarning)
-        trainer.fit(task, data)
-        return torch.cat(trainer.predict(task, data.test_dataloader())).numpy()
+    fit(task, data, device=options.device, max_epochs=config.epochs)
+    return predict(task, data.test_dataloader(), device=options.device).numpy()
 
 
 def _diagnosis(

@@ -16,6 +16,29 @@ def bench_device(device: str | None) -> str:
     return device or ("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def _trainer(device: str | None, **budget) -> L.Trainer:
+    """A Trainer with no validation, logs, checkpoints or progress bar."""
+    return L.Trainer(
+        accelerator=bench_device(device),
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        enable_progress_bar=False,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+        plugins=[SafeCheckpointIO()],
+        **budget,
+    )
+
+
+def _ignore_notices() -> None:
+    """Inside ``warnings.catch_warnings()``: Lightning's notices about few workers and
+    batches, and about the missing validation loop, expected at these sizes."""
+    warnings.simplefilter("ignore", PossibleUserWarning)
+    warnings.filterwarnings("ignore", message=".*no `val_dataloader`")
+
+
 def fit(
     task: SequenceTask,
     data,
@@ -26,24 +49,17 @@ def fit(
 ) -> SequenceTask:
     """Train ``task`` on ``data`` (a loader or data module) for a fixed budget; return it
     in eval mode. Nothing is selected during training, so there is no validation."""
-    trainer = L.Trainer(
-        max_steps=max_steps,
-        max_epochs=max_epochs,
-        accelerator=bench_device(device),
-        devices=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-        enable_progress_bar=False,
-        limit_val_batches=0,
-        num_sanity_val_steps=0,
-        plugins=[SafeCheckpointIO()],
-    )
-    with warnings.catch_warnings():  # few workers, few batches: expected at these sizes
-        warnings.simplefilter("ignore", PossibleUserWarning)
-        warnings.filterwarnings("ignore", message=".*no `val_dataloader`")
-        trainer.fit(task, data)
+    with warnings.catch_warnings():
+        _ignore_notices()
+        _trainer(device, max_steps=max_steps, max_epochs=max_epochs).fit(task, data)
     return task.eval()
+
+
+def predict(task: SequenceTask, loader, *, device: str | None) -> Tensor:
+    """``task``'s predictions on every batch of ``loader``, concatenated (on the CPU)."""
+    with warnings.catch_warnings():
+        _ignore_notices()
+        return torch.cat(_trainer(device).predict(task, loader)).cpu()
 
 
 def random_turn(*images: Tensor) -> tuple[Tensor, ...]:
