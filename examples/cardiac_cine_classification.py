@@ -18,7 +18,6 @@ from pathlib import Path
 
 import lightning as L
 import numpy as np
-import torch
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix
 
 from seqimaging.data import InMemory, SequenceDataModule
@@ -27,6 +26,7 @@ from seqimaging.medical import ACDC, CineSampling
 from seqimaging.medical.phantoms import make_acdc_like
 from seqimaging.report.plots import confusion_matrix_figure, save_figure
 from seqimaging.tasks import ClassificationTask
+from seqimaging.tasks.training import fit, predict
 
 # 3 mid-ventricular slices as channels, 10 phases from end-diastole, 112 mm around the heart
 SAMPLING = CineSampling(slices=3, frames=10, spacing=3.5, size=32)
@@ -71,16 +71,8 @@ def main(
             scheduler="cosine",
             model_kwargs={"stride": 4, "width": 16, "hidden_channels": 32, "pooling": "mean"},
         )
-        trainer = L.Trainer(
-            max_epochs=epochs,
-            accelerator="auto",
-            logger=False,
-            enable_checkpointing=False,
-            enable_progress_bar=False,
-            enable_model_summary=False,
-        )
-        trainer.fit(task, split.train_dataloader())
-        y_pred = torch.cat(trainer.predict(task, split.test_dataloader())).argmax(dim=1).numpy()
+        fit(task, split.train_dataloader(), max_epochs=epochs)
+        y_pred = predict(task, split.test_dataloader()).argmax(dim=1).numpy()
         results[name] = bootstrap_ci(
             y_true, y_pred, balanced_accuracy_score, n_boot=n_boot, seed=seed
         )

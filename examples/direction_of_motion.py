@@ -13,6 +13,7 @@ import numpy as np
 
 from seqimaging.data import SequenceDataModule
 from seqimaging.tasks import ClassificationTask
+from seqimaging.tasks.training import quiet_trainer
 from seqimaging.testing import MovingShapes
 
 MODELS = {
@@ -43,14 +44,7 @@ def main(samples: int = 256, epochs: int = 20, seed: int = 0) -> dict[str, float
             lr=3e-3,
             model_kwargs={"stride": 2, "width": 8, "hidden_channels": 16} | options,
         )
-        trainer = L.Trainer(
-            max_epochs=epochs,
-            accelerator="auto",
-            logger=False,
-            enable_checkpointing=False,
-            enable_progress_bar=False,
-            enable_model_summary=False,
-        )
+        trainer = quiet_trainer(validate=True, max_epochs=epochs)
         trainer.fit(task, data)
         results[name] = trainer.test(task, data, verbose=False)[0]["test/balanced_accuracy"]
     print(f"test: {len(test_labels)} sequences, class counts {counts.tolist()}, seed {seed}")

@@ -24,9 +24,11 @@ from torch.utils.data import DataLoader
 
 from seqimaging.geo import CubeWindows, read_stack
 from seqimaging.geo.synthetic import make_cloud_series
-from seqimaging.report import REFLECTANCE, image_strip_figure, save_figure, save_gif
+from seqimaging.report import REFLECTANCE, forecast_strip_figure, save_figure, save_gif
+from seqimaging.report.sections import most_changing
 from seqimaging.sample import collate
 from seqimaging.tasks import ForecastTask
+from seqimaging.tasks.training import quiet_trainer
 
 CONTEXT, HORIZON, PATCH = 6, 3, 16
 
@@ -51,24 +53,13 @@ def test_metrics(task: ForecastTask, trainer: L.Trainer, data: DataLoader) -> di
     return {k.split("/")[1]: v.tolist() for k, v in task.last_metrics.items() if v.dim() == 1}
 
 
-def most_changing(windows: CubeWindows) -> int:
-    """The window whose future differs most from its last context frame: worth a figure."""
-    change = [(w["future"] - w["frames"][-1]).abs().mean() for w in windows]
-    return int(np.argmax(change))
-
-
 def save_figures(task: ForecastTask, sample: dict, out: Path) -> None:
     """``forecast.png``: context | truth | forecast | error; ``forecast.gif``: truth, forecast."""
     with torch.no_grad():
         forecast = task.model(collate([sample]))[0, :, 0].numpy()
     context, truth = sample["frames"][:, 0].numpy(), sample["future"][:, 0].numpy()
     leads = [f"+{k + 1}" for k in range(HORIZON)]
-    strip = image_strip_figure(
-        {"context": context[-HORIZON:], "truth": truth, "forecast": forecast},
-        scale=REFLECTANCE,
-        column_titles=leads,
-        error={"error": forecast - truth},
-    )
+    strip = forecast_strip_figure(context, truth, forecast, scale=REFLECTANCE, column_titles=leads)
     save_figure(strip, out / "forecast.png")
     save_gif(
         {"truth": truth, "forecast": forecast},
@@ -98,14 +89,7 @@ def main(
         lr=3e-3,
         model_kwargs={"stride": 2, "width": 16, "hidden_channels": 32},
     )
-    trainer = L.Trainer(
-        max_epochs=epochs,
-        accelerator="cpu",
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
+    trainer = quiet_trainer(validate=True, device="cpu", max_epochs=epochs)
     trainer.fit(task, loader(train, shuffle=True), loader(val))
     results = {
         "ConvLSTM": test_metrics(task, trainer, loader(test)),
@@ -127,7 +111,8 @@ def main(
     for k in range(HORIZON):
         cells = [f"{results[n][m][k]:13.5f}" for n in results for m in ("mse", "mae", "ssim")]
         print(f"+{k + 1:<4d}" + "".join(cells))
-    print(f"skill over persistence per lead: {np.round(results['ConvLSTM']['skill'], 3).tolist()}")
+    skill = np.round(results["ConvLSTM"]["skill_mse"], 3).tolist()
+    print(f"skill over persistence per lead (skill_mse): {skill}")
     print(f"figures: {out / 'forecast.png'}, {out / 'forecast.gif'}")
     return results
 

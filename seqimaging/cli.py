@@ -9,6 +9,7 @@ data; ``seqimaging bench`` runs the benchmarks.
 import argparse
 import sys
 import warnings
+from dataclasses import fields
 from pathlib import Path
 
 from seqimaging.errors import SeqImagingError
@@ -18,28 +19,22 @@ LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
 
 def _bench(args: argparse.Namespace) -> None:
     from seqimaging.bench import BENCHMARKS
-    from seqimaging.bench.record import BenchOptions
 
     if args.name == "list":
         for name, benchmark in BENCHMARKS.items():
             print(f"{name:16s} {benchmark.summary}")
         return
-    if args.name not in BENCHMARKS:
-        raise SeqImagingError(
-            f"unknown benchmark {args.name!r}; expected one of: {', '.join(BENCHMARKS)} "
-            "(see `seqimaging bench list`)"
-        )
+    benchmark = BENCHMARKS[args.name]
     if args.root is not None and not args.root.is_dir():
         raise SeqImagingError(f"--root {args.root} is not a folder; expected the data set's folder")
-    options = BenchOptions(
-        root=args.root,
-        quick=args.quick,
-        seed=args.seed,
-        device=args.device,
-        repeats=args.repeats,
-        seconds=args.seconds,
-    )
-    BENCHMARKS[args.name].run(args.out / args.name, options)
+    kind = benchmark.options_class()
+    given = {"root": args.root, "quick": args.quick, "seed": args.seed, "device": args.device}
+    if args.repeats is not None:
+        given["repeats"] = args.repeats
+    unknown = set(given) - {f.name for f in fields(kind)}
+    if unknown:
+        raise SeqImagingError(f"benchmark {args.name} has no option --{', --'.join(unknown)}")
+    benchmark.run(args.out / args.name, kind(**given))
 
 
 def _demo(args: argparse.Namespace) -> None:
@@ -71,9 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", type=Path, default=Path("runs/bench"), help="output folder")
     bench.add_argument("--quick", action="store_true", help="smallest sizes (a smoke run)")
     bench.add_argument("--seed", type=int, default=0)
-    bench.add_argument("--repeats", type=int, default=7, help="timed runs per measurement")
+    bench.add_argument("--repeats", type=int, help="timed runs per measurement (convlstm-speed)")
     bench.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
-    bench.add_argument("--seconds", type=float, default=None, help="time budget (fuzz-readers)")
     bench.set_defaults(func=_bench)
     return parser
 

@@ -32,6 +32,7 @@ padded steps are masked out (False). ``meta`` becomes a list of dicts, one per s
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -106,6 +107,42 @@ def collate(samples: Sequence[dict[str, Any]]) -> dict[str, Any]:
         batch[key] = out
     batch["lengths"] = torch.tensor(lengths, dtype=torch.int64)
     return batch
+
+
+def window_sample(
+    frames: Tensor, mask: Tensor, dates: np.ndarray, context: int, time_unit: str
+) -> dict[str, Any]:
+    """The sample of a window of dated frames: the first ``context`` are the input, the
+    rest (if any) the future to forecast.
+
+    Shared by every dataset that cuts windows from a dated series (cubes, torchgeo), so
+    that they agree on the contract: invalid pixels are 0 in ``frames``/``future`` and
+    False in ``mask``/``future_mask``; ``times`` count ``time_unit`` since the window's
+    first date, however irregular. ``meta`` holds ``dates`` (ISO, to the second); the
+    caller adds ``id`` and ``group``.
+
+    Args:
+        frames: ``[T, C, H, W]`` float32 values of the window, any value where invalid.
+        mask: ``[T, 1, H, W]`` bool, True where valid.
+        dates: ``T`` ``datetime64`` dates of the frames.
+        context: input frames; ``T - context`` frames become ``future``.
+        time_unit: unit of ``times``: ``"D"`` days, ``"h"``, ``"m"``, ``"s"``, ...
+
+    Example:
+        >>> dates = np.datetime64("2024-01-01") + np.array([0, 1, 3]) * np.timedelta64(1, "D")
+        >>> sample = window_sample(torch.ones(3, 1, 2, 2), torch.ones(3, 1, 2, 2, dtype=bool),
+        ...                        dates, context=2, time_unit="D")
+        >>> sample["times"].tolist(), sample["future_times"].tolist(), sample["meta"]["dates"][2]
+        ([0.0, 1.0], [3.0], '2024-01-04T00:00:00')
+    """
+    frames = frames.masked_fill(~mask, 0.0)
+    times = torch.as_tensor((dates - dates[0]) / np.timedelta64(1, time_unit), dtype=torch.float32)
+    c = context
+    sample: dict[str, Any] = {"frames": frames[:c], "times": times[:c], "mask": mask[:c]}
+    if len(frames) > c:
+        sample |= {"future": frames[c:], "future_times": times[c:], "future_mask": mask[c:]}
+    sample["meta"] = {"dates": [str(np.datetime_as_string(d, unit="s")) for d in dates]}
+    return sample
 
 
 def _name(sample: dict[str, Any], index: int) -> str:

@@ -20,7 +20,6 @@ resumes in that run's folder, and ``validate``, ``test`` and ``predict`` write t
 so a run's logs, report and predictions stay together.
 """
 
-import time
 from pathlib import Path
 
 import torch
@@ -29,6 +28,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from seqimaging.report import TestReport
+from seqimaging.runs import fresh_run_name
 from seqimaging.tasks import PredictionWriter, SequenceTask
 from seqimaging.tasks.checkpoints import CheckpointError, RandomState, SafeCheckpointIO
 
@@ -39,16 +39,6 @@ def newest_last_checkpoint(runs: Path) -> Path:
     if not candidates:
         raise CheckpointError(f"--ckpt_path last: no {runs}/<run>/checkpoints/last.ckpt to resume")
     return candidates[-1]
-
-
-def fresh_run_name(runs: Path) -> str:
-    """``<date>_<time>``, with ``-2``, ``-3``… if a run of that name exists already."""
-    stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
-    name, n = stamp, 1
-    while (runs / name).exists():
-        n += 1
-        name = f"{stamp}-{n}"
-    return name
 
 
 class SeqImagingCLI(LightningCLI):

@@ -111,7 +111,7 @@ def test_unknown_key_in_config_is_refused(in_tmp, capsys):
 
 
 def test_a_new_run_never_reuses_an_existing_folder(tmp_path):
-    from seqimaging.training_cli import fresh_run_name
+    from seqimaging.runs import fresh_run_name
 
     first = fresh_run_name(tmp_path)
     (tmp_path / first).mkdir()

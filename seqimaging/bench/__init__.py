@@ -1,32 +1,41 @@
 """Benchmarks that live in code: ``seqimaging bench NAME [--root DIR]``.
 
-Each writes ``results.json`` and ``results.md`` (and its figures) under ``--out/NAME``;
-:mod:`seqimaging.bench.record` says what they hold. Modules are imported only when
-their benchmark runs, so one benchmark's optional dependencies never block another.
+Each module states its protocol in its docstring and runs it on one kit
+(:mod:`seqimaging.bench.record`: its options, its stand-in data, the record that writes
+``results.json``, ``results.md`` and the figures under ``--out/NAME``). Modules are
+imported only when their benchmark runs, so one benchmark's optional dependencies never
+block another. A new benchmark is a module with ``bench(out, options)`` and a row here.
 """
 
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # record imports the report package, which imports bench.environment
-    from seqimaging.bench.record import BenchOptions
+from seqimaging.bench.record import BenchOptions
+from seqimaging.choices import Choices
 
 
 @dataclass(frozen=True)
 class Benchmark:
-    """A benchmark: ``module.function(out, options)`` runs it; ``summary`` is one line on it."""
+    """A benchmark: ``module.function(out, options)`` runs it; ``summary`` is one line on it;
+    ``options`` names its options class in the module (a :class:`BenchOptions`)."""
 
     module: str
     summary: str
     function: str = "bench"
+    options: str | None = None
 
-    def run(self, out: Path, options: "BenchOptions") -> dict:
+    def options_class(self) -> type[BenchOptions]:
+        """The class of this benchmark's options."""
+        if self.options is None:
+            return BenchOptions
+        return getattr(importlib.import_module(self.module), self.options)
+
+    def run(self, out: Path, options: BenchOptions) -> dict:
         return getattr(importlib.import_module(self.module), self.function)(Path(out), options)
 
 
-BENCHMARKS: dict[str, Benchmark] = {
+BENCHMARKS: Choices[Benchmark] = Choices("benchmark", {
     "radar-nowcast": Benchmark(
         "seqimaging.bench.radar_nowcast",
         "FMI weather radar, 6 → 6 frames of 5 min: ConvLSTM vs persistence and pysteps (LK + "
@@ -55,11 +64,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "convlstm-speed": Benchmark(
         "seqimaging.bench.convlstm_speed",
         "ConvLSTM training and inference speed and memory against torchgeo's, same weights",
+        options="SpeedOptions",
     ),
-    "fuzz-readers": Benchmark(
-        "seqimaging.bench.fuzz_readers",
-        "coverage-guided fuzzing (atheris) of the NIfTI and GeoTIFF readers, 60 s each",
-    ),
-}
+})  # fmt: skip
 
 __all__ = ["BENCHMARKS", "Benchmark"]

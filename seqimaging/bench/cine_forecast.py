@@ -37,14 +37,13 @@ Protocol:
   Gaussian 11 × 11 window, data range 1, averaged over the region), from
   :mod:`seqimaging.bench.scores`; each patient's windows are pooled into one case, and
   95% CIs come from the bootstrap over patients (5 on the real data: wide, and crude).
-  Skill over persistence is ``1 − MAE / MAE(persistence)``, bootstrapped over the same
+  Skill over persistence is ``skill_mae = 1 − MAE / MAE(persistence)``, bootstrapped over the same
   resamples.
 
 Without ``--root`` it runs on beating-heart phantoms in the same layout
 (:func:`seqimaging.medical.phantoms.make_sunnybrook_like`) and says so loudly.
 """
 
-import logging
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -54,19 +53,19 @@ import lightning as L
 import numpy as np
 import torch
 from matplotlib.patches import Rectangle
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
-from seqimaging.bench.record import BenchOptions, BenchRecord, interval
-from seqimaging.bench.scores import CaseScores, case_scores, summarise
-from seqimaging.bench.training import bench_device, fit, random_turn
+from seqimaging.bench.record import BenchOptions, BenchRecord
 from seqimaging.errors import DataError
-from seqimaging.evaluation import bootstrap_cases
+from seqimaging.evaluation import CaseScores, case_scores, pooled_scores, skill
 from seqimaging.medical import CineSampling, Sunnybrook
+from seqimaging.medical.phantoms import make_sunnybrook_like
 from seqimaging.medical.sampling import mid_slices
-from seqimaging.report import GREY, curves_figure, image_strip_figure
-from seqimaging.report.plots import LINE_COLOURS
-from seqimaging.sample import collate
+from seqimaging.models.baselines import linear_extrapolation, persistence
+from seqimaging.report import GREY, curves_figure, image_strip_figure, interval
 from seqimaging.tasks import ForecastTask
+from seqimaging.tasks.training import default_device, fit, step_loader
+from seqimaging.transforms import RandomTurn
 
 CONTEXT, HORIZON = 6, 4
 SIZE = 64  # pixels per side of the crop around the heart
@@ -164,24 +163,12 @@ def scored_part(frames: torch.Tensor) -> torch.Tensor:
     return frames[..., part, part]
 
 
-def persistence(context: torch.Tensor) -> torch.Tensor:
-    """The last context frame at every lead time."""
-    return context[:, -1:].expand(-1, HORIZON, -1, -1, -1)
-
-
-def linear_extrapolation(context: torch.Tensor) -> torch.Tensor:
-    """``x_t + h (x_t − x_{t−1})`` for ``h = 1 … HORIZON``, clipped to [0, 1]."""
-    last, step = context[:, -1:], context[:, -1:] - context[:, -2:-1]
-    leads = torch.arange(1, HORIZON + 1, dtype=context.dtype).reshape(1, -1, 1, 1, 1)
-    return (last + leads * step).clamp(0, 1)
-
-
 class _TrainingWindows(Dataset):
     """Every window of the training patients' slices, a random ``crop`` of it, turned by a
     random one of the 8 flips and quarter turns."""
 
     def __init__(self, cines: list[np.ndarray], crop: int) -> None:
-        self.cines, self.crop = cines, crop
+        self.cines, self.crop, self.turn = cines, crop, RandomTurn()
         self.index = [
             (c, s, t)
             for c, cine in enumerate(cines)
@@ -197,10 +184,8 @@ class _TrainingWindows(Dataset):
         cine = self.cines[c][s]
         phases = (t + np.arange(CONTEXT + HORIZON)) % cine.shape[0]
         y, x = (int(v) for v in torch.randint(cine.shape[-1] - self.crop + 1, (2,)))
-        frames = torch.from_numpy(cine[phases, y : y + self.crop, x : x + self.crop])
-        (frames,) = random_turn(frames)
-        frames = frames[:, None].contiguous()
-        return {"frames": frames[:CONTEXT], "future": frames[CONTEXT:]}
+        frames = torch.from_numpy(cine[phases, y : y + self.crop, x : x + self.crop])[:, None]
+        return self.turn({"frames": frames[:CONTEXT], "future": frames[CONTEXT:]})
 
 
 def train_forecaster(
@@ -209,14 +194,8 @@ def train_forecaster(
     """The ConvLSTM forecaster trained for ``config.steps`` steps on ``cines``' windows."""
     L.seed_everything(seed, verbose=False)
     data = _TrainingWindows(cines, config.crop)
-    repeats = -(-config.steps * config.batch_size // len(data))
-    loader = DataLoader(
-        torch.utils.data.ConcatDataset([data] * repeats),
-        batch_size=config.batch_size,
-        shuffle=True,
-        collate_fn=collate,
-        generator=torch.Generator().manual_seed(seed),
-    )
+    generator = torch.Generator().manual_seed(seed)
+    loader = step_loader(data, config.steps, config.batch_size, generator)
     task = ForecastTask(
         "convlstm_forecaster",
         horizon=HORIZON,
@@ -242,33 +221,9 @@ def forecast(task: ForecastTask, context: torch.Tensor, device: str) -> torch.Te
 
 
 def patient_scores(forecasts: torch.Tensor, truth: torch.Tensor) -> CaseScores:
-    """One case from all of a patient's windows: errors and counts summed, SSIM averaged."""
+    """One case from all of a patient's windows, scored inside the heart region."""
     region = scored_part(heart_region(truth.shape[-1]))
-    scores = case_scores(scored_part(forecasts), scored_part(truth), region, data_range=1.0)
-    return CaseScores(
-        abs_error=scores.abs_error.sum(0, keepdims=True),
-        squared_error=scores.squared_error.sum(0, keepdims=True),
-        count=scores.count.sum(0, keepdims=True),
-        ssim=scores.ssim.mean(0, keepdims=True),
-        contingency=scores.contingency.sum(0, keepdims=True),
-        thresholds=scores.thresholds,
-    )
-
-
-def skill(model: CaseScores, reference: CaseScores, n_boot: int, seed: int) -> list[list[float]]:
-    """``1 − MAE / MAE(reference)`` per lead, bootstrapped over the same cases as
-    :func:`~seqimaging.bench.scores.summarise` (same seed, same resamples)."""
-    return [
-        list(
-            bootstrap_cases(
-                lambda i, k=k: 1 - model.abs_error[i, k].sum() / reference.abs_error[i, k].sum(),
-                len(model),
-                n_boot=n_boot,
-                seed=seed,
-            )
-        )
-        for k in range(HORIZON)
-    ]
+    return case_scores(scored_part(forecasts), scored_part(truth), region).pooled()
 
 
 METHODS = ("ConvLSTM", "persistence", "linear extrapolation")
@@ -293,8 +248,8 @@ def evaluate(
         context, truth = windows(cine)
         forecasts = {
             "ConvLSTM": forecast(task, context, device),
-            "persistence": persistence(context),
-            "linear extrapolation": linear_extrapolation(context),
+            "persistence": persistence(context, HORIZON),
+            "linear extrapolation": linear_extrapolation(context, HORIZON).clamp(0, 1),
         }
         for name, values in forecasts.items():
             parts[name].append(patient_scores(values, truth))
@@ -361,16 +316,14 @@ def _strip_figure(example: dict, leads: list[str]):
 
 def _mae_figure(metrics: dict, lead_ms: float):
     leads = np.arange(1, HORIZON + 1)
+    mae = {name: np.array(m["mae"]) for name, m in metrics.items()}
     figure = curves_figure(
-        {name: (leads, [v[0] for v in m["mae"]]) for name, m in metrics.items()},
+        {name: (leads, values[:, 0]) for name, values in mae.items()},
         xlabel=f"lead time [phases of ≈ {lead_ms:.0f} ms]",
         ylabel="MAE in the heart region",
+        bands={name: (values[:, 1], values[:, 2]) for name, values in mae.items()},
     )
-    axes = figure.axes[0]
-    for m, colour in zip(metrics.values(), LINE_COLOURS, strict=False):
-        low, high = np.array(m["mae"])[:, 1], np.array(m["mae"])[:, 2]
-        axes.fill_between(leads, low, high, color=colour, alpha=0.2, linewidth=0, label=None)
-    axes.set_xticks(leads)
+    figure.axes[0].set_xticks(leads)
     return figure
 
 
@@ -385,7 +338,7 @@ def _rows(metrics: dict, skills: dict, leads: list[str]) -> list[dict]:
                     "MAE (95% CI)": interval(metrics[name]["mae"][k], 4),
                     "SSIM (95% CI)": interval(metrics[name]["ssim"][k]),
                     "skill over persistence (95% CI)": (
-                        interval(skills[name][k]) if name in skills else "reference"
+                        interval(skills[name]["per_lead"][k]) if name in skills else "reference"
                     ),
                 }
             )
@@ -395,17 +348,14 @@ def _rows(metrics: dict, skills: dict, leads: list[str]) -> list[dict]:
 def bench(out: Path, options: BenchOptions) -> dict:
     """Run the protocol of this module's docstring; write ``results.json`` and ``.md``."""
     config = QUICK if options.quick else FULL
-    device = bench_device(options.device)
+    device = default_device(options.device)
     stand_in = options.root is None
-    root = options.root
-    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
-    if stand_in:
-        from seqimaging.medical.phantoms import make_sunnybrook_like
-
-        n = config.stand_in_patients
-        root = out / f"stand-in-data-{n}-seed{options.seed}"
-        if not (root / "labels.csv").is_file():
-            make_sunnybrook_like(root, n, options.seed)
+    n = config.stand_in_patients
+    root = options.root or BenchRecord.stand_in_data(
+        out,
+        f"sunnybrook-{n}-seed{options.seed}",
+        lambda d: make_sunnybrook_like(d, n, options.seed),
+    )
     cines, intervals = load_cines(Path(root), config.slices)
     record = BenchRecord(
         "cine-forecast",
@@ -428,10 +378,16 @@ def bench(out: Path, options: BenchOptions) -> dict:
     )
     scores, details = evaluate(cines, config, options.seed, device)
     metrics = {
-        name: summarise(s, n_boot=config.bootstrap, seed=options.seed) for name, s in scores.items()
+        name: pooled_scores(s, n_boot=config.bootstrap, seed=options.seed)
+        for name, s in scores.items()
     }
-    skills = {
-        name: skill(scores[name], scores["persistence"], config.bootstrap, options.seed)
+    skills = {  # skill_mae
+        name: skill(
+            scores[name].abs_error,
+            scores["persistence"].abs_error,
+            n_boot=config.bootstrap,
+            seed=options.seed,
+        )
         for name in METHODS
         if name != "persistence"
     }
@@ -445,8 +401,8 @@ def bench(out: Path, options: BenchOptions) -> dict:
         f"{lead_ms:.0f} ms on average). Frames: 2 mm pixels, {SIZE} × {SIZE} around the heart, "
         f"scaled per slice (0 → 0, 99.5th percentile → 1). Scored inside the central {BOX} × "
         f"{BOX} pixels ({2 * BOX} mm); each patient's windows pooled into one case; "
-        "estimate (95% bootstrap CI over patients); skill = 1 − MAE / MAE(persistence). "
-        + LEAK_NOTE
+        "estimate (95% bootstrap CI over patients); skill = skill_mae = "
+        "1 − MAE / MAE(persistence). " + LEAK_NOTE
     )
     record.section(
         "MAE, SSIM and skill per lead time", "Lower MAE, higher SSIM and skill are better."
@@ -485,7 +441,7 @@ def bench(out: Path, options: BenchOptions) -> dict:
     return record.write(
         {
             "metrics": metrics,
-            "skill_over_persistence": skills,
+            "skill_mae_over_persistence": skills,
             "per_patient_mae": per_patient,
             "folds": details["folds"],
             "excluded_baselines": {"same phase one cycle earlier": LEAK_NOTE},

@@ -23,10 +23,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqimaging._optional import require
-from seqimaging.bench.environment import environment
-from seqimaging.bench.record import BenchOptions
+from seqimaging.bench.record import BenchOptions, BenchRecord
 from seqimaging.models import ConvLSTM
-from seqimaging.report import write_json
+from seqimaging.tasks.training import default_device
+
+
+@dataclass(frozen=True)
+class SpeedOptions(BenchOptions):
+    """:class:`BenchOptions` and ``repeats``, the timed runs per measurement."""
+
+    repeats: int = 7
 
 
 @dataclass(frozen=True)
@@ -204,7 +210,7 @@ def format_table(result: dict) -> str:
 
 
 def run(
-    out: Path | None = None,
+    out: Path,
     *,
     repeats: int = 7,
     warmup: int = 2,
@@ -212,39 +218,38 @@ def run(
     settings: tuple[Setting, ...] = SETTINGS,
     seed: int = 0,
 ) -> dict:
-    """Run the grid, print the table, and write ``results.json`` and ``results.md`` under ``out``.
+    """Run the grid; print the table and write ``results.json`` and ``results.md`` in ``out``.
 
     On a GPU the grid runs under bf16 autocast.
     """
-    started = time.perf_counter()
-    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    record = BenchRecord(
+        "convlstm-speed",
+        out,
+        "ConvLSTM speed and memory against torchgeo's, same weights",
+        data="random inputs of each setting's shape",
+        stand_in=False,
+        split="none (a speed benchmark)",
+        seed=seed,
+    )
+    dev = torch.device(default_device(device))
     autocast = dev.type == "cuda"
     peak_before = conv_peak(settings, dev, autocast)
     rows = [run_setting(s, dev, repeats, warmup, autocast, seed) for s in settings]
     result = {
-        "benchmark": "convlstm-speed",
         "device": str(dev),
         "autocast": autocast,
-        "repeats": repeats,
-        "warmup": warmup,
-        "seed": seed,
         "conv_peak_gflops": max(peak_before, conv_peak(settings, dev, autocast)),
         "rows": rows,
         "geomean_speedup": {
             mode: statistics.geometric_mean(r[mode]["speedup"] for r in rows)
             for mode in ("train", "infer")
         },
-        "environment": environment(),
     }
-    result["wall_time_s"] = time.perf_counter() - started
-    print(format_table(result))
-    if out is not None:
-        write_json(out / "results.json", result)
-        (out / "results.md").write_text(f"# convlstm-speed\n\n{format_table(result)}\n")
-    return result
+    record.text(format_table(result))
+    return record.write(result, repeats=repeats, warmup=warmup)
 
 
-def bench(out: Path, options: BenchOptions) -> dict:
+def bench(out: Path, options: SpeedOptions) -> dict:
     """``seqimaging bench convlstm-speed``; ``--quick`` times the smallest setting once."""
     if options.quick:
         return run(out, repeats=1, warmup=1, device=options.device, settings=SETTINGS[-1:])

@@ -65,7 +65,6 @@ subjects, so expect roughly 10–15 minutes for ACDC and 20–30 for M&Ms; ``--d
 shortens the training.
 """
 
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from functools import partial
@@ -73,27 +72,18 @@ from pathlib import Path
 
 import lightning as L
 import numpy as np
-from scipy.stats import rankdata
-from sklearn.metrics import (
-    accuracy_score,
-    balanced_accuracy_score,
-    confusion_matrix,
-    f1_score,
-    mean_absolute_error,
-    r2_score,
-)
+from sklearn.metrics import confusion_matrix
 
-from seqimaging._optional import require
-from seqimaging.bench.record import BenchOptions, BenchRecord, interval
-from seqimaging.bench.training import fit, predict
-from seqimaging.data import InMemory, SequenceDataModule, split_groups
-from seqimaging.demo import cached_folder
-from seqimaging.errors import DatasetNotFoundError
-from seqimaging.evaluation import bootstrap_ci, limits_of_agreement
+from seqimaging.bench.record import BenchOptions, BenchRecord
+from seqimaging.data import InMemory, SequenceDataModule
+from seqimaging.evaluation import diagnosis_scores, ef_scores
 from seqimaging.medical import ACDC, CineDataset, CineRecord, CineSampling, MnMs
-from seqimaging.medical.phantoms import MNMS_CSV, make_acdc_like, make_mnms_like
-from seqimaging.report import bland_altman_figure, confusion_matrix_figure
+from seqimaging.medical.phantoms import make_acdc_like, make_mnms_like
+from seqimaging.models.baselines import class_frequencies
+from seqimaging.report import bland_altman_figure, confusion_matrix_figure, interval
+from seqimaging.splits import split_groups
 from seqimaging.tasks import ClassificationTask, RegressionTask, SequenceTask
+from seqimaging.tasks.training import fit, predict
 
 SLICES = 3  # mid-ventricular slices, the channels of a frame
 
@@ -149,8 +139,9 @@ PUBLISHED_ACDC = (  # method, test accuracy, source
 def bench_acdc(out: Path, options: BenchOptions) -> dict:
     """Run the ACDC benchmark into ``out``; return what ``results.json`` holds."""
     config = QUICK if options.quick else FULL
-    root = options.root or cached_folder(
-        out / "data" / f"acdc-{config.train_per_class}+{config.test_per_class}-seed{options.seed}",
+    root = options.root or BenchRecord.stand_in_data(
+        out,
+        f"acdc-{config.train_per_class}+{config.test_per_class}-seed{options.seed}",
         lambda d: make_acdc_like(
             d, config.train_per_class, options.seed, test_per_class=config.test_per_class
         ),
@@ -166,7 +157,7 @@ def bench_acdc(out: Path, options: BenchOptions) -> dict:
         train=ACDC(root, "training").records,
         test=test,
         class_names=ACDC.class_names,
-        ejection_fraction=_acdc_ef,
+        ejection_fraction=ACDC.ejection_fraction,
         published=PUBLISHED_ACDC,
     )
 
@@ -174,13 +165,14 @@ def bench_acdc(out: Path, options: BenchOptions) -> dict:
 def bench_mnms(out: Path, options: BenchOptions) -> dict:
     """Run the M&Ms benchmark into ``out``; return what ``results.json`` holds."""
     config = QUICK if options.quick else FULL
-    root = options.root or cached_folder(
-        out / "data" / f"mnms-{config.train_per_class}+{config.test_per_class}-seed{options.seed}",
+    root = options.root or BenchRecord.stand_in_data(
+        out,
+        f"mnms-{config.train_per_class}+{config.test_per_class}-seed{options.seed}",
         lambda d: make_mnms_like(
             d, config.train_per_class, options.seed, test_per_class=config.test_per_class
         ),
     )
-    data = MnMs(root, _information_csv(Path(root)))
+    data = MnMs(root, MnMs.information_csv(root))
     split = {
         folder: [r for r in data.records if folder in r.path.relative_to(root).parts]
         for folder in ("Training", "Testing")
@@ -196,50 +188,10 @@ def bench_mnms(out: Path, options: BenchOptions) -> dict:
         train=train,
         test=test,
         class_names=MnMs.class_names,
-        ejection_fraction=_mnms_ef,
+        ejection_fraction=MnMs.ejection_fraction,
         published=(),
         missing=len(data.missing),
     )
-
-
-def _information_csv(root: Path) -> Path:
-    """The CSV under ``root`` whose header has ``External code``: M&Ms's information CSV."""
-    for path in sorted(root.rglob("*.csv")):
-        with open(path, encoding="utf-8-sig") as file:
-            if "External code" in file.readline():
-                return path
-    raise DatasetNotFoundError(
-        f"{root}: no CSV with an 'External code' column; expected M&Ms's information CSV "
-        f"(e.g. {MNMS_CSV}) under --root"
-    )
-
-
-def _acdc_ef(record: CineRecord) -> float | None:
-    """LV EF from ``patientNNN_frameMM_gt.nii.gz`` at ED and ES (LV label 3), or None."""
-    paths = [
-        record.path.with_name(f"{record.id}_frame{phase + 1:02d}_gt.nii.gz")
-        for phase in (record.ed, record.es)
-    ]
-    if not all(path.is_file() for path in paths):
-        return None
-    nib = require("nibabel", extra="medical")
-    ed, es = (np.asarray(nib.load(path).dataobj) == 3 for path in paths)
-    return _lv_ef(ed, es)
-
-
-def _mnms_ef(record: CineRecord) -> float | None:
-    """LV EF from ``<code>_sa_gt.nii.gz`` at the CSV's ED and ES (LV label 1), or None."""
-    path = record.path.with_name(f"{record.id}_sa_gt.nii.gz")
-    if not path.is_file():
-        return None
-    truth = require("nibabel", extra="medical").load(path).dataobj
-    return _lv_ef(np.asarray(truth[..., record.ed]) == 1, np.asarray(truth[..., record.es]) == 1)
-
-
-def _lv_ef(ed: np.ndarray, es: np.ndarray) -> float | None:
-    """EF in % from LV masks at ED and ES (voxel counts: the voxel volume cancels)."""
-    edv = np.count_nonzero(ed)
-    return 100.0 * (edv - np.count_nonzero(es)) / edv if edv else None
 
 
 def _bench(
@@ -257,7 +209,6 @@ def _bench(
     published: Sequence[tuple],
     missing: int = 0,
 ) -> dict:
-    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     stand_in = options.root is None
     classes = [class_names[c] for c in sorted({r.label for r in train})]
     train, test, left_out = _known_classes(train, test, class_names, classes)
@@ -439,8 +390,7 @@ def _diagnosis(
     test = [s for _, part in parts for s in part]
     y = np.array([int(s["label"]) for s in test])
     frequencies = [
-        np.bincount([int(s["label"]) for s in train], minlength=len(classes)) / len(train)
-        for train, _ in parts
+        class_frequencies([int(s["label"]) for s in train], len(classes)) for train, _ in parts
     ]
     probabilities = {
         MAJORITY: np.concatenate(
@@ -524,71 +474,6 @@ def _ejection_fraction(
             "ef": ef.tolist(),
             **{label: p.tolist() for label, p in predictions.items()},
         },
-    }
-
-
-def macro_auroc(y_true: np.ndarray, probabilities: np.ndarray) -> float:
-    """Mean one-vs-rest AUROC over the classes with both positive and negative cases.
-
-    Each class's AUROC is the Mann–Whitney statistic of its probability (ties count one
-    half), so with every class present this is scikit-learn's
-    ``roc_auc_score(y_true, probabilities, multi_class="ovr")``, at a fraction of its cost
-    (it runs on every bootstrap resample).
-    """
-    aucs = []
-    for c in range(probabilities.shape[1]):
-        positive = y_true == c
-        n_pos = int(positive.sum())
-        n_neg = len(y_true) - n_pos
-        if n_pos and n_neg:
-            ranks = rankdata(probabilities[:, c])
-            aucs.append((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-    return float(np.mean(aucs))
-
-
-def diagnosis_scores(
-    y_true: np.ndarray, probabilities: np.ndarray, classes: Sequence[str], n_boot: int, seed: int
-) -> dict:
-    """The diagnosis metrics of class probabilities ``[N, K]``, each ``[estimate, low, high]``.
-
-    Sensitivity and specificity per class resample that class's patients, or the others';
-    they are ``None`` for a class without such patients.
-    """
-    predicted = probabilities.argmax(axis=1)
-
-    def ci(metric: Callable, truth: np.ndarray = y_true, values: np.ndarray = predicted) -> list:
-        return list(bootstrap_ci(truth, values, metric, n_boot=n_boot, seed=seed))
-
-    def agreement(truth: np.ndarray, values: np.ndarray) -> float:
-        return float(np.mean(truth == values))
-
-    scores = {
-        "accuracy": ci(accuracy_score),
-        "balanced_accuracy": ci(balanced_accuracy_score),
-        "macro_f1": ci(lambda t, p: f1_score(t, p, average="macro", zero_division=0)),
-        "macro_auroc": ci(macro_auroc, values=probabilities),
-        "sensitivity": {},
-        "specificity": {},
-    }
-    for c, name in enumerate(classes):
-        positive, called = y_true == c, predicted == c
-        for key, cases in (("sensitivity", positive), ("specificity", ~positive)):
-            scores[key][name] = (
-                ci(agreement, positive[cases], called[cases]) if cases.any() else None
-            )
-    return scores
-
-
-def ef_scores(reference: np.ndarray, predicted: np.ndarray, n_boot: int, seed: int) -> dict:
-    """MAE and R² (``[estimate, low, high]``), bias and 95% limits of agreement of EF."""
-    bias, low, high = limits_of_agreement(predicted - reference)
-    return {
-        "mae": list(
-            bootstrap_ci(reference, predicted, mean_absolute_error, n_boot=n_boot, seed=seed)
-        ),
-        "r2": list(bootstrap_ci(reference, predicted, r2_score, n_boot=n_boot, seed=seed)),
-        "bias": bias,
-        "limits_of_agreement": [low, high],
     }
 
 

@@ -49,7 +49,6 @@ Protocol:
 ``--quick`` runs the same code on 32×32 frames, a few sequences and one epoch.
 """
 
-import logging
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -61,16 +60,15 @@ import torch
 from matplotlib.colors import Normalize
 from torch import nn
 from torch.utils.data import DataLoader, Subset
-from torchmetrics.functional.image import structural_similarity_index_measure
 
-from seqimaging.bench.record import BenchOptions, BenchRecord, interval
-from seqimaging.bench.training import bench_device, fit
+from seqimaging.bench.record import BenchOptions, BenchRecord
 from seqimaging.errors import SeqImagingError
-from seqimaging.evaluation import bootstrap_cases
-from seqimaging.models.forecaster import Persistence
-from seqimaging.report import ImageScale, curves_figure, image_strip_figure
+from seqimaging.evaluation import frame_scores, mean_scores, skill
+from seqimaging.models.baselines import Persistence
+from seqimaging.report import ImageScale, curves_figure, image_strip_figure, interval
 from seqimaging.sample import collate
 from seqimaging.tasks import ForecastTask
+from seqimaging.tasks.training import default_device, fit
 from seqimaging.testing import MovingShapes
 
 CONTEXT = HORIZON = 10
@@ -103,56 +101,6 @@ class Config:
 
 FULL = Config(size=64, train=2560, test=1000, epochs=3, hidden=(32, 32, 32, 32), bootstrap=2000)
 QUICK = Config(size=32, train=64, test=32, epochs=1, hidden=(8, 8), bootstrap=200)
-
-
-def frame_scores(forecast: torch.Tensor, truth: torch.Tensor) -> dict[str, np.ndarray]:
-    """OpenSTL's per-frame scores of forecasts ``[B, K, C, H, W]`` on [0, 1]: ``[B, K]`` each.
-
-    MSE and MAE are summed over a frame's C·H·W pixels; PSNR (−10·log10 of the frame's
-    mean squared error) and SSIM use the forecast clipped to [0, 1]. Errors are summed in
-    float64; SSIM is computed in float32 (ten times faster on a CPU, within 10⁻⁶).
-    """
-    forecast, truth = forecast.detach().double().cpu(), truth.detach().double().cpu()
-    error, clipped = forecast - truth, forecast.clamp(0.0, 1.0)
-    frames = (2, 3, 4)
-    ssim = structural_similarity_index_measure(
-        clipped.flatten(0, 1).float(), truth.flatten(0, 1).float(), data_range=1.0, reduction="none"
-    )
-    scores = {
-        "mse": (error**2).sum(frames),
-        "mae": error.abs().sum(frames),
-        "ssim": ssim.double().reshape(truth.shape[:2]),
-        "psnr": -10 * torch.log10(((clipped - truth) ** 2).mean(frames)),
-    }
-    return {name: value.numpy() for name, value in scores.items()}
-
-
-def _intervals(statistic, n: int, n_boot: int, seed: int) -> dict[str, list]:
-    """``statistic(sequences, leads)`` with bootstrap CIs over the ``n`` sequences, for each
-    lead and over all leads: ``{"per_lead": [[estimate, low, high], ...], "mean": [...]}``."""
-
-    def ci(leads) -> list[float]:
-        return list(bootstrap_cases(lambda i: statistic(i, leads), n, n_boot=n_boot, seed=seed))
-
-    return {"per_lead": [ci(k) for k in range(HORIZON)], "mean": ci(slice(None))}
-
-
-def summarise(scores: dict[str, np.ndarray], n_boot: int, seed: int) -> dict[str, dict]:
-    """Per metric, the mean over sequences for each lead and over leads, with CIs."""
-    return {
-        name: _intervals(lambda i, leads, v=value: v[i, leads].mean(), len(value), n_boot, seed)
-        for name, value in scores.items()
-    }
-
-
-def skill(model: np.ndarray, baseline: np.ndarray, n_boot: int, seed: int) -> dict[str, list]:
-    """1 − MSE / MSE of the baseline for each lead and over leads, paired over sequences."""
-    return _intervals(
-        lambda i, leads: 1 - model[i, leads].mean() / baseline[i, leads].mean(),
-        len(model),
-        n_boot,
-        seed,
-    )
 
 
 def _loader(data: MovingShapes, indices: range, config: Config, shuffle: bool) -> DataLoader:
@@ -215,8 +163,7 @@ def bench(out: Path, options: BenchOptions) -> dict:
 
 def run(out: Path, options: BenchOptions, config: Config) -> dict:
     """The benchmark with the sizes of ``config``."""
-    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
-    device = bench_device(options.device)
+    device = default_device(options.device)
     seed = options.seed
     data = MovingShapes(
         config.train + config.test,
@@ -248,9 +195,11 @@ def run(out: Path, options: BenchOptions, config: Config) -> dict:
     model = train(data, train_indices, config, seed, device)
     train_seconds = time.perf_counter() - started
     scores = evaluate(model, data, test_indices, config, device)
-    results = {name: summarise(s, config.bootstrap, seed) for name, s in scores.items()}
-    results["ConvLSTM"]["skill"] = skill(
-        scores["ConvLSTM"]["mse"], scores["persistence"]["mse"], config.bootstrap, seed
+    results = {
+        name: mean_scores(s, n_boot=config.bootstrap, seed=seed) for name, s in scores.items()
+    }
+    results["ConvLSTM"]["skill_mse"] = skill(
+        scores["ConvLSTM"]["mse"], scores["persistence"]["mse"], n_boot=config.bootstrap, seed=seed
     )
 
     record.section("Model", _model_text(config, train_seconds))
@@ -309,7 +258,7 @@ def _mean_rows(results: dict) -> list[dict]:
         {
             "model": name,
             **{m.upper(): interval(results[name][m]["mean"]) for m in METRICS},
-            "skill": interval(results[name]["skill"]["mean"]) if "skill" in results[name] else "",
+            "skill": interval(results[name]["skill_mse"]["mean"]) if name == "ConvLSTM" else "",
         }
         for name in MODELS
     ]
@@ -326,7 +275,7 @@ def _lead_rows(results: dict) -> list[dict]:
                 for m in METRICS
                 for name in MODELS
             },
-            "skill": interval(results["ConvLSTM"]["skill"]["per_lead"][k]),
+            "skill": interval(results["ConvLSTM"]["skill_mse"]["per_lead"][k]),
         }
         for k in range(HORIZON)
     ]
@@ -360,13 +309,11 @@ def _figures(
         "and persistence; columns are the leads (the context row its 10 frames)",
     )
     leads = np.arange(1, HORIZON + 1)
+    mse = {name: np.array(results[name]["mse"]["per_lead"]) for name in MODELS}
     figure = curves_figure(
-        {name: (leads, [v[0] for v in results[name]["mse"]["per_lead"]]) for name in MODELS},
+        {name: (leads, values[:, 0]) for name, values in mse.items()},
         xlabel="lead (frames)",
         ylabel="MSE per frame (sum over C·H·W)",
+        bands={name: (values[:, 1], values[:, 2]) for name, values in mse.items()},
     )
-    axes = figure.axes[0]
-    for line, name in zip(axes.get_lines(), MODELS, strict=True):
-        low, high = np.array(results[name]["mse"]["per_lead"])[:, 1:].T
-        axes.fill_between(leads, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
     record.figure(figure, "mse_by_lead.png", "MSE per lead on the test sequences, 95% CIs")

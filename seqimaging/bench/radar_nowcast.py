@@ -37,17 +37,18 @@ import lightning as L
 import numpy as np
 import torch
 import xarray as xr
-from torch.utils.data import DataLoader
 
 from seqimaging._optional import require
-from seqimaging.bench.record import BenchOptions, BenchRecord, interval
-from seqimaging.bench.scores import CaseScores, case_scores, summarise
-from seqimaging.bench.training import fit, random_turn
+from seqimaging.bench.record import BenchOptions, BenchRecord
 from seqimaging.errors import DatasetNotFoundError
+from seqimaging.evaluation import CaseScores, case_scores, pooled_scores
 from seqimaging.geo import CubeWindows, read_fmi_radar
-from seqimaging.report import RAIN_RATE, curves_figure, image_strip_figure
-from seqimaging.sample import collate
+from seqimaging.geo.synthetic import make_radar_events
+from seqimaging.models.baselines import persistence
+from seqimaging.report import RAIN_RATE, curves_figure, image_strip_figure, interval
 from seqimaging.tasks import ForecastTask
+from seqimaging.tasks.training import fit, step_loader
+from seqimaging.transforms import RandomTurn
 
 TRAIN_EVENT, TEST_EVENT = "20160928", "20170509"
 CONTEXT = HORIZON = 6
@@ -98,12 +99,6 @@ def load_event(root: Path, event: str) -> xr.DataArray:
     return rain.isel(y=slice(rows[0], rows[-1] + 1), x=slice(cols[0], cols[-1] + 1))
 
 
-def _turn(sample: dict) -> dict:
-    """One of the 8 flips and quarter turns, the same for every image of the window."""
-    keys = ("frames", "mask", "future", "future_mask")
-    return sample | dict(zip(keys, random_turn(*(sample[k] for k in keys)), strict=True))
-
-
 def train_forecaster(
     rain: xr.DataArray, config: RadarConfig, seed: int, device: str | None = None
 ) -> ForecastTask:
@@ -118,15 +113,9 @@ def train_forecaster(
         random_patches=True,
         min_valid=0.0,
         time_unit="m",
-        transform=_turn,
+        transform=RandomTurn(),
     )
-    repeats = -(-config.steps * config.batch_size // len(windows))
-    loader = DataLoader(
-        torch.utils.data.ConcatDataset([windows] * repeats),
-        batch_size=config.batch_size,
-        shuffle=True,
-        collate_fn=collate,
-    )
+    loader = step_loader(windows, config.steps, config.batch_size)
     task = ForecastTask(
         "convlstm_forecaster",
         horizon=HORIZON,
@@ -197,7 +186,7 @@ def evaluate(task: ForecastTask, rain: xr.DataArray, config: RadarConfig) -> dic
         mask = covered[start + CONTEXT : start + CONTEXT + HORIZON][None]
         forecasts = {
             "ConvLSTM": forecast_grid(task, context, config.patch),
-            "persistence": torch.nan_to_num(context[-1])[None, None].expand_as(truth),
+            "persistence": persistence(torch.nan_to_num(context)[None], HORIZON),
             "pysteps": torch.from_numpy(pysteps_nowcast(context[:, 0].numpy(), HORIZON))[
                 None, :, None
             ].float(),
@@ -217,7 +206,8 @@ def evaluate(task: ForecastTask, rain: xr.DataArray, config: RadarConfig) -> dic
                 name: f[0, :, 0] * mask[0, :, 0] for name, f in forecasts.items()
             }
     scores = {
-        name: summarise(CaseScores.concat(p), n_boot=config.bootstrap) for name, p in parts.items()
+        name: pooled_scores(CaseScores.concat(p), n_boot=config.bootstrap)
+        for name, p in parts.items()
     }
     return {"scores": scores, "cases": len(starts), "examples": examples}
 
@@ -243,14 +233,12 @@ def bench(out: Path, options: BenchOptions) -> dict:
     """Run the protocol of this module's docstring; write ``results.json`` and ``.md``."""
     config = QUICK if options.quick else FULL
     stand_in = options.root is None
-    root = options.root
-    if stand_in:
-        from seqimaging.geo.synthetic import make_radar_events
-
-        size, frames = (32, 14) if options.quick else (96, 40)
-        root = make_radar_events(
-            out / "stand-in-data", (TRAIN_EVENT, TEST_EVENT), frames, options.seed, size=size
-        )
+    size, frames = (32, 14) if options.quick else (96, 40)
+    root = options.root or BenchRecord.stand_in_data(
+        out,
+        f"radar-{frames}x{size}-seed{options.seed}",
+        lambda d: make_radar_events(d, (TRAIN_EVENT, TEST_EVENT), frames, options.seed, size=size),
+    )
     record = BenchRecord(
         "radar-nowcast",
         out,
@@ -301,6 +289,7 @@ def bench(out: Path, options: BenchOptions) -> dict:
     return record.write(
         {"metrics": scores, "test_windows": result["cases"], "beats_persistence": beats},
         config=asdict(config),
+        root=str(root),
         context=CONTEXT,
         horizon=HORIZON,
         thresholds=THRESHOLDS,

@@ -1,4 +1,8 @@
-"""What every benchmark writes: ``results.json``, ``results.md`` and its figures.
+"""The kit every benchmark runs on: its options, its stand-in data and its record.
+
+A benchmark module states its protocol in its docstring and runs it with
+``bench(out, options)``; :class:`BenchRecord` writes what every benchmark writes:
+``results.json``, ``results.md`` and its figures.
 
 ``results.json`` holds the metrics (with confidence intervals), the baselines, the data
 (real, from ``--root``, or a generated stand-in), the split, the seed, the wall time and
@@ -6,16 +10,18 @@ the environment (versions, hardware, git revision). ``results.md`` is the same a
 tables, headed by a line that says plainly when the data were a stand-in.
 """
 
+import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from matplotlib.figure import Figure
 
-from seqimaging.bench.environment import environment
-from seqimaging.report import Report, write_json
+from seqimaging.files import cached_folder, write_json
+from seqimaging.report import Report
+from seqimaging.runs import environment
 
 STAND_IN_WARNING = (
     "GENERATED STAND-IN DATA, NOT THE REAL DATA SET: these numbers only show that the "
@@ -25,29 +31,19 @@ STAND_IN_WARNING = (
 
 @dataclass(frozen=True)
 class BenchOptions:
-    """Options of ``seqimaging bench NAME``.
+    """Options of every ``seqimaging bench NAME``; a benchmark with more subclasses it.
 
     Args:
         root: folder of the real data; ``None`` runs on a generated stand-in.
         quick: the smallest sizes (the CI's smoke run).
         seed: seed of the data split, the initialisation and the bootstrap.
         device: ``"cpu"`` or ``"cuda"``; default CUDA when present.
-        repeats: timed runs per measurement (speed benchmarks).
-        seconds: time budget (fuzzing).
     """
 
     root: Path | None = None
     quick: bool = False
     seed: int = 0
     device: str | None = None
-    repeats: int = 7
-    seconds: float | None = None
-
-
-def interval(value: Sequence[float], digits: int = 3) -> str:
-    """``[estimate, low, high]`` as ``"0.512 (0.48–0.55)"``."""
-    estimate, low, high = value
-    return f"{estimate:.{digits}f} ({low:.{digits}f}–{high:.{digits}f})"
 
 
 class BenchRecord:
@@ -78,11 +74,17 @@ class BenchRecord:
         self.name, self.out, self.seed = name, Path(out), seed
         self.data, self.stand_in, self.split = data, stand_in, split
         self.started = time.perf_counter()
+        logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
         self.report = Report(self.out, f"{name}: {title}")
         if stand_in:
             self.report.text(f"> **⚠ {STAND_IN_WARNING}.**")
             print(f"\n*** {name}: {STAND_IN_WARNING} ***\n", flush=True)
         self.report.text(f"**Data:** {data}\n\n**Split:** {split}\n\n**Seed:** {seed}")
+
+    @staticmethod
+    def stand_in_data(out: Path, name: str, make: Callable[[Path], Any]) -> Path:
+        """``<out>/data/<name>``, generated once by ``make(folder)`` and reused."""
+        return cached_folder(Path(out) / "data" / name, make)
 
     def section(self, heading: str, text: str | None = None) -> None:
         self.report.heading(heading)

@@ -21,7 +21,6 @@ from seqimaging.geo.modis import ModisNdvi
 from seqimaging.geo.radar import FmiRadar, rain_rate, read_fmi_radar
 from seqimaging.geo.sentinel2 import Sen2rNdvi, boa_offset, scl_cloud_mask
 from seqimaging.geo.stack import read_stack
-from seqimaging.geo.weights import torchgeo_encoder
 from seqimaging.geo.windows import CubeWindows
 
 __all__ = [
@@ -39,5 +38,4 @@ __all__ = [
     "read_stack",
     "save_cube",
     "scl_cloud_mask",
-    "torchgeo_encoder",
 ]

@@ -1,7 +1,5 @@
 """Open and save ``(time, band, y, x)`` cubes as zarr stores or netCDF files, lazily."""
 
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,6 +8,7 @@ import xarray as xr
 
 from seqimaging._optional import require
 from seqimaging.errors import DataError, DatasetNotFoundError
+from seqimaging.files import atomic_folder
 
 
 @dataclass(frozen=True)
@@ -84,12 +83,6 @@ def save_cube(cube: xr.DataArray, path: str | Path) -> Path:
     path = Path(path)
     fmt = _format(path)
     cube = cube.rename(cube.name or "data").chunk({"time": 1})
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent)) / path.name
-    try:
-        getattr(cube.to_dataset(), fmt.writer)(tmp, **fmt.options)
-        if path.is_dir():
-            shutil.rmtree(path)
-        tmp.replace(path)
-    finally:
-        shutil.rmtree(tmp.parent, ignore_errors=True)
+    with atomic_folder(path) as scratch:
+        getattr(cube.to_dataset(), fmt.writer)(scratch, **fmt.options)
     return path

@@ -15,6 +15,7 @@ import torch
 from torch.utils.data import Dataset
 
 from seqimaging.errors import DataError, SeqImagingError
+from seqimaging.sample import window_sample
 
 
 class TorchGeoWindows(Dataset):
@@ -89,19 +90,7 @@ class TorchGeoWindows(Dataset):
         mask = torch.ones_like(image[:, :1], dtype=torch.bool)
         if self.nodata is not None:
             mask = (image != self.nodata).all(dim=1, keepdim=True)
-        times = (dates - dates[0]) / np.timedelta64(1, self.time_unit)
-        times = torch.as_tensor(times, dtype=torch.float32)
-        c = self.context
-        sample = {"frames": image[:c] * mask[:c], "times": times[:c], "mask": mask[:c]}
-        if self.horizon:
-            sample |= {
-                "future": image[c:] * mask[c:],
-                "future_times": times[c:],
-                "future_mask": mask[c:],
-            }
-        sample["meta"] = {
-            "id": f"{self.groups[i]}/{np.datetime_as_string(dates[0], unit='s')}",
-            "group": self.groups[i],
-            "dates": [str(np.datetime_as_string(d, unit="s")) for d in dates],
-        }
+        sample = window_sample(image, mask, dates, self.context, self.time_unit)
+        start = np.datetime_as_string(dates[0], unit="s")
+        sample["meta"] |= {"id": f"{self.groups[i]}/{start}", "group": self.groups[i]}
         return sample

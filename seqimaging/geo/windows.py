@@ -9,8 +9,9 @@ import torch
 import xarray as xr
 from torch.utils.data import Dataset
 
-from seqimaging.data import split_groups
 from seqimaging.errors import DataError, SeqImagingError
+from seqimaging.sample import window_sample
+from seqimaging.splits import split_groups
 
 Labels = Mapping[str, int] | Callable[[str, np.datetime64], int]
 
@@ -185,26 +186,15 @@ class CubeWindows(Dataset):
         block = self.cube.isel(time=steps, y=slice(top, top + ph), x=slice(left, left + pw))
         values = torch.from_numpy(np.asarray(block.values, dtype=np.float32))
         mask = values.isfinite().all(dim=1, keepdim=True)
-        frames = torch.nan_to_num(values, nan=0.0) * mask
-        dates = block.time.values
-        times = (dates - dates[0]) / np.timedelta64(1, self.time_unit)
-        times = torch.as_tensor(times, dtype=torch.float32)
-        c = self.context
-        sample: dict[str, Any] = {"frames": frames[:c], "times": times[:c], "mask": mask[:c]}
-        if self.horizon:
-            sample |= {"future": frames[c:], "future_times": times[c:], "future_mask": mask[c:]}
+        sample = window_sample(values, mask, block.time.values, self.context, self.time_unit)
         if self.labels is not None:
             sample["label"] = torch.tensor(self.labels[index], dtype=torch.int64)
-        sample["meta"] = self._meta(window, top, left, dates)
+        sample["meta"] |= self._meta(window, top, left, block.time.values[0])
         return sample if self.transform is None else self.transform(sample)
 
-    def _meta(self, window: Window, top: int, left: int, dates: np.ndarray) -> dict[str, Any]:
-        first = np.datetime_as_string(dates[0], unit="s")
-        meta = {
-            "id": f"{window.region}/{top}-{left}/{first}",
-            "group": window.region,
-            "dates": [str(np.datetime_as_string(d, unit="s")) for d in dates],
-        }
+    def _meta(self, window: Window, top: int, left: int, first: np.datetime64) -> dict[str, Any]:
+        start = np.datetime_as_string(first, unit="s")
+        meta = {"id": f"{window.region}/{top}-{left}/{start}", "group": window.region}
         transform = self.cube.attrs.get("transform")
         if transform is not None:
             a, b, c, d, e, f = transform

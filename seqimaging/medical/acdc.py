@@ -1,11 +1,13 @@
 """ACDC: the Automated Cardiac Diagnosis Challenge (MICCAI 2017), 5 diagnostic groups."""
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from seqimaging.errors import DataError, DatasetNotFoundError
 from seqimaging.medical.base import CineDataset, CineRecord, parse_number
 from seqimaging.medical.sampling import CineSampling
+from seqimaging.medical.volumes import lv_ejection_fraction, read_mask
 
 
 class ACDC(CineDataset):
@@ -22,6 +24,7 @@ class ACDC(CineDataset):
         split: an official split, ``"training"`` (patients 001–100) or ``"testing"``
             (101–150).
         sampling: how a cine becomes a sample (:class:`CineSampling`).
+        transform: a function applied to each sample (e.g. :class:`CineAugmentation`).
 
     Raises:
         DatasetNotFoundError: no ``root/<split>`` folder, or no patient folders in it.
@@ -44,12 +47,16 @@ class ACDC(CineDataset):
         "Weight": float,
     }
     cine_pattern = "{patient}_4d.nii.gz"
+    mask_pattern = "{patient}_frame{frame:02d}_gt.nii.gz"  # frames 1-based, as in Info.cfg
+    lv_label = 3
 
     def __init__(
         self,
         root: str | Path,
         split: Literal["training", "testing"] = "training",
         sampling: CineSampling | None = None,
+        *,
+        transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
         if split not in ("training", "testing"):
             raise DataError(f"split must be 'training' or 'testing', got {split!r}")
@@ -61,7 +68,21 @@ class ACDC(CineDataset):
                 f"https://humanheart-project.creatis.insa-lyon.fr/database/ and pass the folder "
                 f"that holds training/ and testing/ as root"
             )
-        super().__init__([self._record(p) for p in patients], sampling)
+        super().__init__([self._record(p) for p in patients], sampling, transform=transform)
+
+    @classmethod
+    def ejection_fraction(cls, record: CineRecord) -> float | None:
+        """LV EF in % from the ground-truth masks ``patientNNN_frameMM_gt.nii.gz`` at ED and
+        ES (LV label 3), or ``None`` where they are missing (the testing split of some
+        releases)."""
+        paths = [
+            record.path.with_name(cls.mask_pattern.format(patient=record.id, frame=phase + 1))
+            for phase in (record.ed, record.es)
+        ]
+        if not all(path.is_file() for path in paths):
+            return None
+        ed, es = (read_mask(path) == cls.lv_label for path in paths)
+        return lv_ejection_fraction(ed, es)
 
     def _record(self, folder: Path) -> CineRecord:
         path = folder / self.cine_pattern.format(patient=folder.name)

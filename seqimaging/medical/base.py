@@ -1,7 +1,7 @@
 """The small base every cine dataset shares: records in, samples out."""
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,13 +63,22 @@ class CineDataset(Dataset):
     Args:
         records: the cines.
         sampling: how a cine becomes a sample (:class:`CineSampling`; its defaults if None).
+        transform: a function applied to each sample (:mod:`seqimaging.transforms`), e.g.
+            :class:`~seqimaging.medical.CineAugmentation` for training data.
     """
 
     class_names: tuple[str, ...] = ()
 
-    def __init__(self, records: Sequence[CineRecord], sampling: CineSampling | None = None):
+    def __init__(
+        self,
+        records: Sequence[CineRecord],
+        sampling: CineSampling | None = None,
+        *,
+        transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ):
         self.records = list(records)
         self.sampling = sampling or CineSampling()
+        self.transform = transform
         if self.sampling.slices is None:
             self._index = [
                 (i, z)
@@ -111,8 +120,6 @@ class CineDataset(Dataset):
             size=s.size,
             percentiles=s.percentiles,
         )
-        if s.augment is not None:
-            frames = s.augment(frames)
         n_out = frames.shape[0]
         meta = {
             "id": record.id if z is None else f"{record.id}_z{z:02d}",
@@ -135,7 +142,7 @@ class CineDataset(Dataset):
             sample["label"] = torch.tensor(record.label, dtype=torch.int64)
         if record.target is not None:
             sample["target"] = torch.tensor(record.target, dtype=torch.float32)
-        return sample
+        return sample if self.transform is None else self.transform(sample)
 
 
 def _check(record: CineRecord, values: np.ndarray, n_t: int) -> None:

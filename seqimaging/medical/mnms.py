@@ -1,11 +1,13 @@
 """M&Ms: the Multi-Centre, Multi-Vendor & Multi-Disease cardiac segmentation challenge."""
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from seqimaging.errors import DataError, DatasetNotFoundError
 from seqimaging.medical.base import CineDataset, CineRecord, parse_number, read_rows
 from seqimaging.medical.sampling import CineSampling
+from seqimaging.medical.volumes import lv_ejection_fraction, read_mask
 
 
 class MnMs(CineDataset):
@@ -22,6 +24,7 @@ class MnMs(CineDataset):
         root: the folder holding the cines, at any depth.
         csv: the information CSV.
         sampling: how a cine becomes a sample (:class:`CineSampling`).
+        transform: a function applied to each sample (e.g. :class:`CineAugmentation`).
 
     Raises:
         DatasetNotFoundError: no CSV, or none of its cines under ``root``.
@@ -40,9 +43,17 @@ class MnMs(CineDataset):
         "Weight": "weight_kg",
     }
     cine_pattern = "{code}_sa.nii.gz"
+    mask_pattern = "{code}_sa_gt.nii.gz"
+    lv_label = 1
+    csv_column = "External code"  # the column that tells the information CSV from others
 
     def __init__(
-        self, root: str | Path, csv: str | Path, sampling: CineSampling | None = None
+        self,
+        root: str | Path,
+        csv: str | Path,
+        sampling: CineSampling | None = None,
+        *,
+        transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
         root, csv = Path(root), Path(csv)
         rows = read_rows(csv, self.columns)
@@ -74,4 +85,33 @@ class MnMs(CineDataset):
                 f"{root}: none of the {len(rows)} cines that {csv} lists ({self.cine_pattern}); "
                 f"download M&Ms from https://www.ub.edu/mnms/ and pass the folder holding them"
             )
-        super().__init__(records, sampling)
+        super().__init__(records, sampling, transform=transform)
+
+    @classmethod
+    def information_csv(cls, root: str | Path) -> Path:
+        """The CSV under ``root`` whose header has ``External code``: M&Ms's information CSV.
+
+        Raises:
+            DatasetNotFoundError: no such CSV under ``root``.
+        """
+        root = Path(root)
+        for path in sorted(root.rglob("*.csv")):
+            with open(path, encoding="utf-8-sig") as file:
+                if cls.csv_column in file.readline():
+                    return path
+        raise DatasetNotFoundError(
+            f"{root}: no CSV with an {cls.csv_column!r} column; expected M&Ms's information "
+            "CSV (e.g. 211230_M&Ms_Dataset_information_diagnosis_opendataset.csv) under it"
+        )
+
+    @classmethod
+    def ejection_fraction(cls, record: CineRecord) -> float | None:
+        """LV EF in % from ``<code>_sa_gt.nii.gz`` at the CSV's ED and ES (LV label 1), or
+        ``None`` where the subject has no masks."""
+        path = record.path.with_name(cls.mask_pattern.format(code=record.id))
+        if not path.is_file():
+            return None
+        truth = read_mask(path)
+        return lv_ejection_fraction(
+            truth[..., record.ed] == cls.lv_label, truth[..., record.es] == cls.lv_label
+        )

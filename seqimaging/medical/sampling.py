@@ -1,10 +1,8 @@
 """How a cine becomes a sample: which slices, how many phases, what size."""
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from torch import Tensor
 
 from seqimaging.errors import SeqImagingError
 
@@ -23,8 +21,9 @@ class CineSampling:
         spacing: in-plane pixel size in mm to resample to; ``None`` keeps the file's.
         size: crop ``size x size`` pixels around the heart (what moves); ``None`` keeps all.
         percentiles: intensities at these percentiles become 0 and 1 (clipped).
-        augment: a random transform of ``[T, C, H, W]`` frames applied last, e.g.
-            :class:`~seqimaging.medical.CineAugmentation`; training data only.
+
+    Random augmentation is a sample transform given to the dataset (``transform=``,
+    e.g. :class:`~seqimaging.medical.CineAugmentation`), as for every dataset.
     """
 
     slices: int | None = 3
@@ -33,7 +32,6 @@ class CineSampling:
     spacing: float | None = 2.0
     size: int | None = 64
     percentiles: tuple[float, float] = (1.0, 99.0)
-    augment: Callable[[Tensor], Tensor] | None = None
 
     def __post_init__(self) -> None:
         for name in ("slices", "frames", "size"):

@@ -1,6 +1,8 @@
 """Sunnybrook Cardiac Data (CC0): cine with LV ejection fraction from expert contours."""
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from seqimaging.errors import DataError
 from seqimaging.medical.base import CineDataset, CineRecord, parse_number, read_rows
@@ -18,6 +20,7 @@ class Sunnybrook(CineDataset):
     Args:
         root: the folder holding ``labels.csv`` and the cines.
         sampling: how a cine becomes a sample (:class:`CineSampling`).
+        transform: a function applied to each sample (e.g. :class:`CineAugmentation`).
 
     Raises:
         DatasetNotFoundError: no ``labels.csv``.
@@ -33,7 +36,13 @@ class Sunnybrook(CineDataset):
     columns = ("subject_id", "group", "ed_frame", "es_frame", "lv_ef_percent")
     cine_pattern = "{subject}_cine.nii.gz"
 
-    def __init__(self, root: str | Path, sampling: CineSampling | None = None) -> None:
+    def __init__(
+        self,
+        root: str | Path,
+        sampling: CineSampling | None = None,
+        *,
+        transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> None:
         root = Path(root)
         table = root / "labels.csv"
         records = []
@@ -58,4 +67,4 @@ class Sunnybrook(CineDataset):
                     info={key: row.get(key) for key in ("age", "sex", "lv_edv_ml", "lv_esv_ml")},
                 )
             )
-        super().__init__(records, sampling)
+        super().__init__(records, sampling, transform=transform)

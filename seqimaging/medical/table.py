@@ -1,7 +1,8 @@
 """CineTable: your own cines, listed in a CSV."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from seqimaging.errors import DataError
 from seqimaging.medical.base import CineDataset, CineRecord, parse_number, read_rows
@@ -21,6 +22,7 @@ class CineTable(CineDataset):
         targets: columns holding regression targets, e.g. ``("lvef",)``.
         class_names: the classes in index order; default the sorted labels found.
         sampling: how a cine becomes a sample (:class:`CineSampling`).
+        transform: a function applied to each sample (e.g. :class:`CineAugmentation`).
 
     Raises:
         DatasetNotFoundError: no such CSV.
@@ -38,6 +40,7 @@ class CineTable(CineDataset):
         targets: Sequence[str] = (),
         class_names: Sequence[str] | None = None,
         sampling: CineSampling | None = None,
+        transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
         csv = Path(csv)
         rows = read_rows(csv, ("path", *targets))
@@ -71,4 +74,4 @@ class CineTable(CineDataset):
                     **phases,
                 )
             )
-        super().__init__(records, sampling)
+        super().__init__(records, sampling, transform=transform)

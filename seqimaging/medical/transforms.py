@@ -6,6 +6,8 @@ intensity transform apply identically to every frame, as ``LoadImaged(...,
 ensure_channel_first=True)`` does with a 4D NIfTI, whose time axis becomes MONAI's channel.
 """
 
+from typing import Any
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -69,17 +71,18 @@ def crop_and_normalise(
 
 
 class CineAugmentation:
-    """Random MONAI augmentation of a cine ``[T, C, H, W]``, the same for every frame.
+    """Random MONAI augmentation of a sample's cine ``frames`` ``[T, C, H, W]``, the same
+    for every frame: a sample transform (:mod:`seqimaging.transforms`).
 
     Each step applies with probability ``prob``: an affine map (rotation within
     ``rotate_deg`` degrees, scaling within ``scale``, translation within ``translate_px``
     pixels), a flip of each axis (if ``flip``), intensity scaling within ``intensity`` and
     Gaussian noise of standard deviation ``noise_std`` (0 for none). Give it to
-    :class:`~seqimaging.medical.CineSampling` as ``augment`` for training data only.
+    a cine dataset as ``transform`` for training data only.
 
     Example:
         >>> augment = CineAugmentation(seed=0)
-        >>> augment(torch.rand(12, 3, 32, 32)).shape
+        >>> augment({"frames": torch.rand(12, 3, 32, 32)})["frames"].shape
         torch.Size([12, 3, 32, 32])
     """
 
@@ -114,7 +117,8 @@ class CineAugmentation:
         if seed is not None:
             self.compose.set_random_state(seed)
 
-    def __call__(self, frames: Tensor) -> Tensor:
-        t, c, h, w = frames.shape
-        out = self.compose(frames.reshape(t * c, h, w))
-        return torch.as_tensor(out, dtype=torch.float32).reshape(t, c, *out.shape[1:])
+    def __call__(self, sample: dict[str, Any]) -> dict[str, Any]:
+        t, c, h, w = sample["frames"].shape
+        out = self.compose(sample["frames"].reshape(t * c, h, w))
+        frames = torch.as_tensor(out, dtype=torch.float32).reshape(t, c, *out.shape[1:])
+        return sample | {"frames": frames}

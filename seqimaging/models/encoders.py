@@ -1,46 +1,42 @@
 """Per-frame CNN encoders: ``[N, C, H, W]`` images → ``[N, C', ⌈H/s⌉, ⌈W/s⌉]`` feature maps.
 
 Frames of a sequence are folded into the batch before an encoder sees them (see
-:func:`encode_frames`), so an encoder is an ordinary 2-D CNN. Two kinds:
+:func:`encode_frames`), so an encoder is an ordinary 2-D CNN. The encoders by name, rows
+of :data:`ENCODERS` (:func:`build_encoder`):
 
-- :class:`ConvEncoder`, small and built in, with GroupNorm: its output for one frame does
-  not depend on the other frames of the batch, so padded frames, batch size and DDP
+- ``"small"``, :class:`ConvEncoder`, built in, with GroupNorm: its output for one frame
+  does not depend on the other frames of the batch, so padded frames, batch size and DDP
   sharding change nothing.
-- :class:`ResNetEncoder`, the torchvision ResNet-18/34 trunk up to ``layer2`` (128
-  channels), with optional pretrained weights from a local file or from torchvision's
-  weights enum when its file is already in the torch hub cache. Nothing is downloaded.
+- ``"resnet18"``, ``"resnet34"``, :class:`ResNetEncoder`, the torchvision ResNet trunk up
+  to ``layer2`` (128 channels), with optional pretrained weights from a local file or
+  from torchvision's weights enum when its file is already in the torch hub cache;
+  :func:`torchgeo_encoder` loads torchgeo's Sentinel-2 and Landsat weights into it.
+  Nothing is downloaded.
 
 Both take any number of input channels (1 for MRI, 13 for Sentinel-2) and a stride of 1,
-2, 4 or 8.
+2, 4 or 8. :class:`PatchEncoder` (space-to-depth, no weights) is the forecaster's
+alternative to :class:`ConvEncoder`.
 """
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import torch
+import torch.nn.functional as F
 import torchvision
 from torch import Tensor, nn
 from torchvision.models import WeightsEnum
 
+from seqimaging._optional import require
+from seqimaging.choices import Choices
 from seqimaging.errors import SeqImagingError, ShapeError, WeightsNotFoundError
+from seqimaging.models.blocks import check_stride, conv_block
 
-STRIDES = (1, 2, 4, 8)
 EncoderName = Literal["small", "resnet18", "resnet34"]
+Weights = str | Path | WeightsEnum | None
+"""Pretrained weights: none, a local state dict file, or a torchvision weights enum (name)."""
 _UNUSED = ("fc.", "layer3.", "layer4.")  # parts of a ResNet the trunk does not keep
-
-
-def _check_stride(stride: int) -> int:
-    if stride not in STRIDES:
-        raise ShapeError(f"stride must be one of {STRIDES}, got {stride}")
-    return stride.bit_length() - 1  # number of halvings
-
-
-def _conv_block(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False),
-        nn.GroupNorm(min(8, c_out), c_out),
-        nn.ReLU(inplace=True),
-    )
 
 
 class ConvEncoder(nn.Module):
@@ -59,13 +55,13 @@ class ConvEncoder(nn.Module):
 
     def __init__(self, in_channels: int, *, stride: int = 4, width: int = 32) -> None:
         super().__init__()
-        halvings = _check_stride(stride)
+        halvings = check_stride(stride)
         self.in_channels, self.stride = in_channels, stride
         self.out_channels = width * 2**halvings
-        layers = [_conv_block(in_channels, width)]
+        layers = [conv_block(in_channels, width)]
         for i in range(halvings):
             c = width * 2**i
-            layers += [_conv_block(c, 2 * c, stride=2), _conv_block(2 * c, 2 * c)]
+            layers += [conv_block(c, 2 * c, stride=2), conv_block(2 * c, 2 * c)]
         self.body = nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -120,7 +116,7 @@ def _load_state_dict(path: Path) -> dict[str, Tensor]:
     return state
 
 
-def _resolve_weights(weights: str | Path | WeightsEnum | None) -> dict | None:
+def _resolve_weights(weights: Weights) -> dict | None:
     if weights is None:
         return None
     if isinstance(weights, WeightsEnum):
@@ -160,10 +156,10 @@ class ResNetEncoder(nn.Module):
         in_channels: int = 3,
         *,
         stride: int = 8,
-        weights: str | Path | WeightsEnum | None = None,
+        weights: Weights = None,
     ) -> None:
         super().__init__()
-        halvings = _check_stride(stride)
+        halvings = check_stride(stride)
         if arch not in ("resnet18", "resnet34"):
             raise SeqImagingError(f"arch must be 'resnet18' or 'resnet34', got {arch!r}")
         net = getattr(torchvision.models, arch)(weights=None)
@@ -199,22 +195,99 @@ class ResNetEncoder(nn.Module):
         return self.body(x)
 
 
+class PatchEncoder(nn.Module):
+    """Space-to-depth: ``[N, C, H, W]`` → ``[N, C·s², H/s, W/s]``; ``s`` divides ``H`` and ``W``."""
+
+    def __init__(self, in_channels: int, *, stride: int) -> None:
+        super().__init__()
+        if stride < 1:
+            raise ShapeError(f"stride must be >= 1, got {stride}")
+        self.stride, self.out_channels = stride, in_channels * stride**2
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.shape[-2] % self.stride or x.shape[-1] % self.stride:
+            raise ShapeError(
+                f"frames of {tuple(x.shape[-2:])} pixels do not split into patches of "
+                f"{self.stride}×{self.stride}; expected height and width multiples of {self.stride}"
+            )
+        return F.pixel_unshuffle(x, self.stride)
+
+
+def torchgeo_encoder(
+    weights: Any, path: str | Path | None = None, *, stride: int = 8
+) -> ResNetEncoder:
+    """A ResNet trunk with torchgeo-published weights (Sentinel-2, Landsat) from a local file.
+
+    torchgeo's ResNet weights are timm state dicts, whose names (``conv1``, ``bn1``,
+    ``layer1.0.conv1``, ...) are torchvision's, so :class:`ResNetEncoder` loads them with
+    no renaming; the first convolution keeps all of the product's bands (13 for
+    Sentinel-2 MSI, 7 for Landsat OLI SR). The file is never downloaded here.
+
+    Args:
+        weights: a torchgeo weights enum member or its name, e.g.
+            ``"ResNet18_Weights.SENTINEL2_ALL_MOCO"``; its metadata give the architecture
+            and band count, and ``weights.transforms`` the input scaling (Sentinel-2 MoCo:
+            DN / 10000; see ``weights.meta["bands"]`` for the band order).
+        path: the downloaded state dict; default the torch hub cache path of
+            ``weights.url`` (where ``torchgeo`` itself would save it).
+        stride: the encoder's output stride.
+
+    Raises:
+        WeightsNotFoundError: no file at ``path``; the message gives the URL to fetch.
+
+    Example:
+        >>> torchgeo_encoder("ResNet18_Weights.SENTINEL2_ALL_MOCO", "missing.pth")
+        Traceback (most recent call last):
+        ...
+        seqimaging.errors.WeightsNotFoundError: missing.pth does not exist; ...
+    """
+    models = require("torchgeo.models", extra="geo")
+    if isinstance(weights, str):
+        weights = models.get_weight(weights)
+    default = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
+    path = Path(path) if path is not None else default
+    if not path.is_file():
+        raise WeightsNotFoundError(
+            f"{path} does not exist; download {weights.url} there (torchgeo's {weights}) "
+            f"and pass its path"
+        )
+    meta = weights.meta
+    return ResNetEncoder(meta["model"], meta["in_chans"], stride=stride, weights=path)
+
+
+def _small(in_channels: int, *, stride: int, width: int, weights: Weights) -> ConvEncoder:
+    if weights is not None:
+        raise SeqImagingError("the 'small' encoder has no pretrained weights; use resnet18")
+    return ConvEncoder(in_channels, stride=stride, width=width)
+
+
+def _resnet(arch: Literal["resnet18", "resnet34"]) -> Callable[..., ResNetEncoder]:
+    def build(in_channels: int, *, stride: int, width: int, weights: Weights) -> ResNetEncoder:
+        return ResNetEncoder(arch, in_channels, stride=stride, weights=weights)  # no width
+
+    return build
+
+
+ENCODERS: Choices[Callable[..., nn.Module]] = Choices(
+    "encoder", {"small": _small, "resnet18": _resnet("resnet18"), "resnet34": _resnet("resnet34")}
+)
+"""Encoder builders by name, each called as ``(in_channels, *, stride, width, weights)``."""
+
+
 def build_encoder(
     name: EncoderName,
     in_channels: int,
     *,
     stride: int = 4,
     width: int = 32,
-    weights: str | Path | WeightsEnum | None = None,
+    weights: Weights = None,
 ) -> nn.Module:
-    """An encoder by name: ``"small"`` (:class:`ConvEncoder`), ``"resnet18"``, ``"resnet34"``."""
-    if name == "small":
-        if weights is not None:
-            raise SeqImagingError("the 'small' encoder has no pretrained weights; use resnet18")
-        return ConvEncoder(in_channels, stride=stride, width=width)
-    if name in ("resnet18", "resnet34"):
-        return ResNetEncoder(name, in_channels, stride=stride, weights=weights)
-    raise SeqImagingError(f"unknown encoder {name!r}; expected 'small', 'resnet18' or 'resnet34'")
+    """The encoder ``name``, a row of :data:`ENCODERS`.
+
+    ``"small"`` is :class:`ConvEncoder` (``width`` channels in its stem; no ``weights``),
+    ``"resnet18"`` and ``"resnet34"`` are :class:`ResNetEncoder` (``width`` unused).
+    """
+    return ENCODERS[name](in_channels, stride=stride, width=width, weights=weights)
 
 
 def encode_frames(encoder: nn.Module, frames: Tensor, lengths: Tensor | None = None) -> Tensor:

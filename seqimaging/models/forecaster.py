@@ -6,80 +6,55 @@ back to a frame at input resolution, and the frame is encoded again as the next 
 input: the model's own prediction, or (teacher forcing, scheduled sampling) the true
 frame during training.
 
-Two encoder–decoder pairs: ``"conv"``, a small CNN down to stride ``s`` and bilinear
-upsampling back; ``"patch"``, OpenSTL's ``patch_size`` for its recurrent models: frames
-cut into ``s × s`` patches stacked as channels (space-to-depth, ``pixel_unshuffle``), and
-a 1×1 convolution of the hidden map back to those channels, then depth-to-space
-(``pixel_shuffle``).
+Two encoder–decoder pairs, the rows of :data:`FORECAST_CODECS`: ``"conv"``, a small CNN
+down to stride ``s`` and bilinear upsampling back; ``"patch"``, OpenSTL's ``patch_size``
+for its recurrent models: frames cut into ``s × s`` patches stacked as channels
+(space-to-depth, ``pixel_unshuffle``), and a 1×1 convolution of the hidden map back to
+those channels, then depth-to-space (``pixel_shuffle``).
 """
 
-import itertools
-from typing import Literal
+from collections.abc import Callable
+from typing import Literal, NamedTuple
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqimaging.errors import SeqImagingError, ShapeError
+from seqimaging.choices import Choices
+from seqimaging.errors import ShapeError
+from seqimaging.models.blocks import unpack_batch
 from seqimaging.models.convlstm import ConvLSTM
-from seqimaging.models.encoders import ConvEncoder, _check_stride, _conv_block, encode_frames
+from seqimaging.models.decoders import FrameDecoder, PatchDecoder
+from seqimaging.models.encoders import ConvEncoder, PatchEncoder, encode_frames
 from seqimaging.models.registry import register_model
-from seqimaging.models.seqnet import unpack_batch
 
 
-class FrameDecoder(nn.Module):
-    """Hidden map at stride ``s`` → frame: one bilinear ×2 upsampling stage per halving.
+class Codec(NamedTuple):
+    """An encoder–decoder pair of the forecaster, each part built from the same options.
 
-    Each stage upsamples to the exact size the encoder halved from, so odd image sizes
-    come back exactly.
+    Attributes:
+        encoder: ``(in_channels, *, stride, width)`` → a frame encoder with ``out_channels``.
+        decoder: ``(hidden_channels, out_channels, *, stride, width)`` → a decoder called as
+            ``decoder(h, (height, width))``.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, *, stride: int, width: int) -> None:
-        super().__init__()
-        halvings = _check_stride(stride)
-        widths = [width * 2**i for i in range(halvings, -1, -1)]  # deepest first
-        self.entry = _conv_block(in_channels, widths[0])
-        self.stages = nn.ModuleList(_conv_block(a, b) for a, b in itertools.pairwise(widths))
-        self.out = nn.Conv2d(widths[-1], out_channels, 1)
-
-    def forward(self, h: Tensor, size: tuple[int, int]) -> Tensor:
-        sizes = [size]
-        for _ in self.stages:
-            sizes.append(((sizes[-1][0] + 1) // 2, (sizes[-1][1] + 1) // 2))
-        x = self.entry(h)
-        for stage, target in zip(self.stages, reversed(sizes[:-1]), strict=False):
-            x = stage(F.interpolate(x, size=target, mode="bilinear", align_corners=False))
-        return self.out(x)
+    encoder: Callable[..., nn.Module]
+    decoder: Callable[..., nn.Module]
 
 
-class PatchEncoder(nn.Module):
-    """Space-to-depth: ``[N, C, H, W]`` → ``[N, C·s², H/s, W/s]``; ``s`` divides ``H`` and ``W``."""
-
-    def __init__(self, in_channels: int, *, stride: int) -> None:
-        super().__init__()
-        if stride < 1:
-            raise ShapeError(f"stride must be >= 1, got {stride}")
-        self.stride, self.out_channels = stride, in_channels * stride**2
-
-    def forward(self, x: Tensor) -> Tensor:
-        if x.shape[-2] % self.stride or x.shape[-1] % self.stride:
-            raise ShapeError(
-                f"frames of {tuple(x.shape[-2:])} pixels do not split into patches of "
-                f"{self.stride}×{self.stride}; expected height and width multiples of {self.stride}"
-            )
-        return F.pixel_unshuffle(x, self.stride)
-
-
-class PatchDecoder(nn.Module):
-    """Hidden map → frame: a 1×1 convolution (no bias) to ``C·s²`` channels, then depth-to-space."""
-
-    def __init__(self, in_channels: int, out_channels: int, *, stride: int) -> None:
-        super().__init__()
-        self.stride = stride
-        self.out = nn.Conv2d(in_channels, out_channels * stride**2, 1, bias=False)
-
-    def forward(self, h: Tensor, size: tuple[int, int]) -> Tensor:
-        return F.pixel_shuffle(self.out(h), self.stride)
+FORECAST_CODECS: Choices[Codec] = Choices(
+    "forecaster encoder",
+    {
+        "conv": Codec(
+            lambda c, *, stride, width: ConvEncoder(c, stride=stride, width=width),
+            lambda h, c, *, stride, width: FrameDecoder(h, c, stride=stride, width=width),
+        ),
+        "patch": Codec(
+            lambda c, *, stride, width: PatchEncoder(c, stride=stride),
+            lambda h, c, *, stride, width: PatchDecoder(h, c, stride=stride),
+        ),
+    },
+)
+"""The forecaster's encoder–decoder pairs by name (``ConvLSTMForecaster(encoder=...)``)."""
 
 
 class ConvLSTMForecaster(nn.Module):
@@ -95,9 +70,12 @@ class ConvLSTMForecaster(nn.Module):
         kernel_size: ConvLSTM kernel size.
         residual: predict the change from the step's input frame (persistence plus a
             correction) rather than the frame itself.
-        encoder: ``"conv"`` (:class:`~seqimaging.models.encoders.ConvEncoder` and
-            :class:`FrameDecoder`) or ``"patch"`` (:class:`PatchEncoder` and
-            :class:`PatchDecoder`, frame sizes multiples of ``stride``).
+        encoder: a row of :data:`FORECAST_CODECS`: ``"conv"``
+            (:class:`~seqimaging.models.encoders.ConvEncoder` and
+            :class:`~seqimaging.models.decoders.FrameDecoder`) or ``"patch"``
+            (:class:`~seqimaging.models.encoders.PatchEncoder` and
+            :class:`~seqimaging.models.decoders.PatchDecoder`, frame sizes multiples of
+            ``stride``).
 
     Example:
         >>> model = ConvLSTMForecaster(1, horizon=3, stride=2, hidden_channels=16)
@@ -118,19 +96,12 @@ class ConvLSTMForecaster(nn.Module):
         encoder: Literal["conv", "patch"] = "conv",
     ) -> None:
         super().__init__()
-        if encoder not in ("conv", "patch"):
-            raise SeqImagingError(f"encoder must be 'conv' or 'patch', got {encoder!r}")
+        codec = FORECAST_CODECS[encoder]
         self.in_channels, self.horizon, self.residual = in_channels, horizon, residual
-        if encoder == "conv":
-            self.encoder = ConvEncoder(in_channels, stride=stride, width=width)
-        else:
-            self.encoder = PatchEncoder(in_channels, stride=stride)
+        self.encoder = codec.encoder(in_channels, stride=stride, width=width)
         self.core = ConvLSTM(self.encoder.out_channels, hidden_channels, kernel_size)
         hidden = self.core.hidden_channels[-1]
-        if encoder == "conv":
-            self.decoder = FrameDecoder(hidden, in_channels, stride=stride, width=width)
-        else:
-            self.decoder = PatchDecoder(hidden, in_channels, stride=stride)
+        self.decoder = codec.decoder(hidden, in_channels, stride=stride, width=width)
 
     def forward(
         self,
@@ -179,35 +150,6 @@ class ConvLSTMForecaster(nn.Module):
             current = current + change if self.residual else change
             forecasts.append(current)
         return torch.stack(forecasts, dim=1)
-
-
-class Persistence(nn.Module):
-    """The baseline forecast: every future frame is the last valid context frame."""
-
-    def __init__(self, horizon: int = 10) -> None:
-        super().__init__()
-        self.horizon = horizon
-
-    def forward(
-        self,
-        x: Tensor | dict,
-        lengths: Tensor | None = None,
-        mask: Tensor | None = None,
-        *,
-        horizon: int | None = None,
-        **kwargs,
-    ) -> Tensor:
-        """Context ``[B, T, C, H, W]`` (or a sample dict) → ``[B, horizon, C, H, W]``."""
-        frames, lengths, _ = unpack_batch(x, lengths, mask)
-        last = frames.shape[1] - 1 if lengths is None else lengths.to(frames.device) - 1
-        current = frames[torch.arange(len(frames), device=frames.device), last]
-        return current[:, None].expand(-1, horizon or self.horizon, -1, -1, -1)
-
-
-@register_model
-def persistence_forecaster(in_channels: int = 1, horizon: int = 10) -> Persistence:
-    """The persistence baseline (no parameters; ``in_channels`` is accepted and unused)."""
-    return Persistence(horizon)
 
 
 @register_model

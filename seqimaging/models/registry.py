@@ -12,29 +12,26 @@ from collections.abc import Callable
 
 from torch import nn
 
+from seqimaging.choices import Choices
 from seqimaging.errors import SeqImagingError
 
-_BUILDERS: dict[str, Callable[..., nn.Module]] = {}
+MODELS: Choices[Callable[..., nn.Module]] = Choices("model")
+"""Every registered builder by name; registering a name twice is an error."""
 
 
 def register_model[F: Callable[..., nn.Module]](builder: F) -> F:
     """Register ``builder`` under its function name."""
-    _BUILDERS[builder.__name__] = builder
-    return builder
+    return MODELS.add(builder.__name__, builder)
 
 
 def list_models() -> list[str]:
     """Names of the registered models, sorted."""
-    return sorted(_BUILDERS)
+    return sorted(MODELS)
 
 
 def build_model(name: str, **kwargs) -> nn.Module:
     """Build the registered model ``name`` with the builder's keyword arguments."""
-    if name not in _BUILDERS:
-        raise SeqImagingError(
-            f"unknown model {name!r}; expected one of: {', '.join(list_models())}"
-        )
-    builder = _BUILDERS[name]
+    builder = MODELS[name]
     try:
         inspect.signature(builder).bind(**kwargs)
     except TypeError as err:

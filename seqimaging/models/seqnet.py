@@ -1,45 +1,20 @@
-"""SeqNet: frame encoder → temporal core → pooling over time → linear head.
+"""SeqNet: frame encoder → temporal core → pooling over time → head.
 
-One class serves classification (logits) and regression (values); the registered
-builders below name the usual combinations.
+One class serves classification (logits) and regression (values); each part is a row of
+its table (:data:`~seqimaging.models.encoders.ENCODERS`,
+:data:`~seqimaging.models.temporal.CORES`, :data:`~seqimaging.models.heads.POOLINGS`,
+:data:`~seqimaging.models.heads.HEADS`), and the registered builders below name the
+usual combinations.
 """
 
-from pathlib import Path
-from typing import Literal
-
 from torch import Tensor, nn
-from torchvision.models import WeightsEnum
 
-from seqimaging.errors import SeqImagingError, ShapeError
-from seqimaging.models.encoders import EncoderName, build_encoder, encode_frames
+from seqimaging.errors import ShapeError
+from seqimaging.models.blocks import unpack_batch
+from seqimaging.models.encoders import EncoderName, Weights, build_encoder, encode_frames
+from seqimaging.models.heads import HEADS, POOLINGS, PoolingName, TemporalPooling
 from seqimaging.models.registry import register_model
-from seqimaging.models.temporal import (
-    ConvLSTMCore,
-    LSTMCore,
-    PoolingName,
-    RegionsCore,
-    StaticCore,
-    TemporalPooling,
-    select_frame,
-)
-
-CoreName = Literal["convlstm", "lstm", "regions", "static"]
-
-
-def unpack_batch(x: Tensor | dict, lengths: Tensor | None, mask: Tensor | None) -> tuple:
-    """``frames, lengths, mask`` from a batched sample dict or a frames tensor.
-
-    Masked-out pixels (``mask`` False: nodata, clouds) are set to zero, NaN included.
-    """
-    if isinstance(x, dict):
-        lengths = x.get("lengths", lengths)
-        mask = x.get("mask", mask)
-        x = x["frames"]
-    if x.dim() != 5:
-        raise ShapeError(f"frames must be [B, T, C, H, W], got shape {tuple(x.shape)}")
-    if mask is not None:
-        x = x.masked_fill(~mask.bool(), 0)  # not x * mask: NaN nodata would stay NaN
-    return x, lengths, mask
+from seqimaging.models.temporal import CORES, CoreName, CoreOptions, select_frame
 
 
 class SeqNet(nn.Module):
@@ -48,12 +23,13 @@ class SeqNet(nn.Module):
     Args:
         in_channels: channels of a frame.
         out_features: classes, or regression targets.
-        core: ``"convlstm"`` (ConvLSTM over feature maps), ``"lstm"`` (the classic recipe:
-            frames pooled to vectors, then ``nn.LSTM``), ``"regions"`` (one frame cut
-            into a ``grid × grid`` sequence of regions for ``nn.LSTM``) or ``"static"``
-            (one frame only: the single-frame baseline).
-        encoder: ``"small"``, ``"resnet18"`` or ``"resnet34"``
-            (see :mod:`seqimaging.models.encoders`).
+        core: a row of :data:`~seqimaging.models.temporal.CORES`: ``"convlstm"`` (ConvLSTM
+            over feature maps), ``"lstm"`` (the classic recipe: frames pooled to vectors,
+            then ``nn.LSTM``), ``"regions"`` (one frame cut into a ``grid × grid``
+            sequence of regions for ``nn.LSTM``) or ``"static"`` (one frame only: the
+            single-frame baseline).
+        encoder: a row of :data:`~seqimaging.models.encoders.ENCODERS`: ``"small"``,
+            ``"resnet18"`` or ``"resnet34"``.
         stride: the encoder's output stride, 1, 2, 4 or 8.
         width: stem channels of the small encoder.
         weights: pretrained ResNet weights (a local file or a cached torchvision enum).
@@ -63,11 +39,14 @@ class SeqNet(nn.Module):
         grid: regions per side for ``core="regions"``.
         frame: the frame ``"regions"`` and ``"static"`` look at; negative counts back
             from the last valid frame.
-        pooling: over time for ``"convlstm"``/``"lstm"``: ``"last"`` valid step,
-            ``"attention"`` or ``"mean"``; ``"regions"`` pools its region sequence.
-        dropout: before the linear head.
+        pooling: over time (a row of :data:`~seqimaging.models.heads.POOLINGS`) for
+            ``"convlstm"``/``"lstm"``: ``"last"`` valid step, ``"attention"`` or
+            ``"mean"``; ``"regions"`` pools its region sequence.
+        head: a row of :data:`~seqimaging.models.heads.HEADS`: ``"linear"``.
+        dropout: before the head.
 
     Example:
+        >>> import torch
         >>> model = SeqNet(1, 5, core="convlstm", stride=4, hidden_channels=16)
         >>> model(torch.randn(2, 6, 1, 32, 32)).shape
         torch.Size([2, 5])
@@ -82,37 +61,28 @@ class SeqNet(nn.Module):
         encoder: EncoderName = "small",
         stride: int = 4,
         width: int = 32,
-        weights: str | Path | WeightsEnum | None = None,
+        weights: Weights = None,
         hidden_channels: int = 64,
         num_layers: int = 1,
         kernel_size: int = 3,
         grid: int = 4,
         frame: int = 0,
         pooling: PoolingName = "last",
+        head: str = "linear",
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
+        # every name looked up first, so that an unknown one fails before any weights are made
+        build_core, build_head = CORES[core], HEADS[head]
+        POOLINGS.check(pooling)
         self.in_channels, self.out_features = in_channels, out_features
         self.encoder = build_encoder(
             encoder, in_channels, stride=stride, width=width, weights=weights
         )
-        features = self.encoder.out_channels
-        if core == "convlstm":
-            self.core = ConvLSTMCore(features, hidden_channels, num_layers, kernel_size)
-        elif core == "lstm":
-            self.core = LSTMCore(features, hidden_channels, num_layers)
-        elif core == "regions":
-            self.core = RegionsCore(features, hidden_channels, grid, frame)
-        elif core == "static":
-            self.core = StaticCore(features, frame)
-        else:
-            raise SeqImagingError(
-                f"core must be 'convlstm', 'lstm', 'regions' or 'static', got {core!r}"
-            )
+        options = CoreOptions(hidden_channels, num_layers, kernel_size, grid, frame)
+        self.core = build_core(self.encoder.out_channels, options)
         self.pool = TemporalPooling(self.core.out_features, pooling)
-        self.head = nn.Sequential(
-            nn.Dropout(dropout), nn.Linear(self.core.out_features, out_features)
-        )
+        self.head = build_head(self.core.out_features, out_features, dropout)
 
     def forward(
         self, x: Tensor | dict, lengths: Tensor | None = None, mask: Tensor | None = None

@@ -1,11 +1,14 @@
-"""Temporal cores and pooling: per-frame feature maps → a sequence of vectors → one vector.
+"""Temporal cores: per-frame feature maps → a sequence of vectors.
 
 A core takes encoder features ``[B, T, C, h, w]`` with optional ``lengths`` and returns a
-sequence ``[B, T', D]`` with its lengths. A core whose ``frame`` attribute is an int
-looks at that one frame only (the caller selects it before encoding, so the other frames
-cost nothing).
+sequence ``[B, T', D]`` with its lengths (pooled over time by
+:class:`~seqimaging.models.heads.TemporalPooling`). A core whose ``frame`` attribute is
+an int looks at that one frame only (the caller selects it before encoding, so the other
+frames cost nothing). The cores by name are the rows of :data:`CORES`.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
@@ -13,10 +16,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from seqimaging.choices import Choices
 from seqimaging.errors import SeqImagingError
 from seqimaging.models.convlstm import ConvLSTM
 
-PoolingName = Literal["last", "attention", "mean"]
+CoreName = Literal["convlstm", "lstm", "regions", "static"]
 
 
 def _full_lengths(features: Tensor) -> Tensor:
@@ -117,26 +121,32 @@ def select_frame(frames: Tensor, frame: int, lengths: Tensor | None) -> Tensor:
     return frames[torch.arange(batch, device=frames.device), index][:, None]
 
 
-class TemporalPooling(nn.Module):
-    """``[B, T, D]`` with lengths → ``[B, D]``: the last valid step, a mean, or attention.
+@dataclass(frozen=True)
+class CoreOptions:
+    """Everything a core may be built with; each row of :data:`CORES` reads what it uses.
 
-    Attention scores each step with a linear layer and averages the steps with the
-    softmax of the scores over the valid steps.
+    Attributes:
+        hidden_channels: hidden size of the ConvLSTM or LSTM.
+        num_layers: stacked ConvLSTM or LSTM layers.
+        kernel_size: ConvLSTM kernel size.
+        grid: regions per side (``"regions"``).
+        frame: the one frame ``"regions"`` and ``"static"`` look at.
     """
 
-    def __init__(self, features: int, mode: PoolingName = "last") -> None:
-        super().__init__()
-        if mode not in ("last", "attention", "mean"):
-            raise SeqImagingError(f"pooling must be 'last', 'attention' or 'mean', got {mode!r}")
-        self.mode = mode
-        self.score = nn.Linear(features, 1) if mode == "attention" else None
+    hidden_channels: int
+    num_layers: int
+    kernel_size: int
+    grid: int
+    frame: int
 
-    def forward(self, seq: Tensor, lengths: Tensor) -> Tensor:
-        lengths = lengths.to(seq.device)
-        if self.mode == "last":
-            return seq[torch.arange(seq.shape[0], device=seq.device), lengths - 1]
-        valid = torch.arange(seq.shape[1], device=seq.device) < lengths[:, None]
-        if self.mode == "mean":
-            return (seq * valid[..., None]).sum(1) / lengths[:, None].to(seq.dtype)
-        scores = self.score(seq)[..., 0].masked_fill(~valid, float("-inf"))
-        return (scores.softmax(dim=1)[..., None] * seq).sum(1)
+
+CORES: Choices[Callable[[int, CoreOptions], nn.Module]] = Choices(
+    "temporal core",
+    {
+        "convlstm": lambda c, o: ConvLSTMCore(c, o.hidden_channels, o.num_layers, o.kernel_size),
+        "lstm": lambda c, o: LSTMCore(c, o.hidden_channels, o.num_layers),
+        "regions": lambda c, o: RegionsCore(c, o.hidden_channels, o.grid, o.frame),
+        "static": lambda c, o: StaticCore(c, o.frame),
+    },
+)
+"""Core builders by name, each called as ``(in_channels, options: CoreOptions)``."""

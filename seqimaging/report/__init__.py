@@ -1,9 +1,10 @@
 """Figures and tables of a run, for the CLI, the demo and users' own scripts."""
 
+from seqimaging.files import write_json
 from seqimaging.report.callback import TestReport
-from seqimaging.report.document import Report, markdown_table, write_json
+from seqimaging.report.document import Report, interval, markdown_table
 from seqimaging.report.importance import temporal_occlusion
-from seqimaging.report.logs import epoch_metrics
+from seqimaging.report.logs import epoch_metrics, loss_curves_figure
 from seqimaging.report.plots import (
     GREY,
     RAIN_RATE,
@@ -12,6 +13,7 @@ from seqimaging.report.plots import (
     bland_altman_figure,
     confusion_matrix_figure,
     curves_figure,
+    forecast_strip_figure,
     image_strip_figure,
     importance_figure,
     save_figure,
@@ -29,8 +31,11 @@ __all__ = [
     "confusion_matrix_figure",
     "curves_figure",
     "epoch_metrics",
+    "forecast_strip_figure",
     "image_strip_figure",
     "importance_figure",
+    "interval",
+    "loss_curves_figure",
     "markdown_table",
     "save_figure",
     "save_gif",

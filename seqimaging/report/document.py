@@ -1,16 +1,21 @@
 """A run's ``report.md`` (text, tables, linked figures) and its ``metrics.json``."""
 
-import json
 import math
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from matplotlib.figure import Figure
 
-from seqimaging.bench.environment import environment
+from seqimaging.files import write_json
 from seqimaging.report.plots import save_figure
+from seqimaging.runs import environment
+
+
+def interval(value: Sequence[float], digits: int = 3) -> str:
+    """``[estimate, low, high]`` as ``"0.512 (0.48–0.55)"``."""
+    estimate, low, high = value
+    return f"{estimate:.{digits}f} ({low:.{digits}f}–{high:.{digits}f})"
 
 
 def markdown_table(rows: Sequence[Mapping[str, Any]], digits: int = 3) -> str:
@@ -25,19 +30,6 @@ def markdown_table(rows: Sequence[Mapping[str, Any]], digits: int = 3) -> str:
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(cell(row.get(c)) for c in columns) + " |" for row in rows]
     return "\n".join(lines)
-
-
-def write_json(path: str | Path, data: Any) -> Path:
-    """Write ``data`` as indented JSON atomically (temporary file, fsync, rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "w") as file:
-        json.dump(data, file, indent=2, default=str)
-        file.flush()
-        os.fsync(file.fileno())
-    temporary.replace(path)
-    return path
 
 
 class Report:

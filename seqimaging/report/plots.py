@@ -85,17 +85,50 @@ def confusion_matrix_figure(matrix: np.ndarray, class_names: Sequence[str]) -> F
 
 
 def curves_figure(
-    curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], *, xlabel: str, ylabel: str
+    curves: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    *,
+    xlabel: str,
+    ylabel: str,
+    bands: Mapping[str, tuple[Sequence[float], Sequence[float]]] | None = None,
 ) -> Figure:
-    """Lines ``name → (x, y)`` on one axes: training curves, skill against lead time."""
+    """Lines ``name → (x, y)`` on one axes: training curves, scores against lead time.
+
+    ``bands`` shades ``name → (low, high)`` around the line of that name (a 95% CI).
+    """
     figure = Figure(figsize=(5, 3.2))
     axes = figure.subplots()
     for (name, (x, y)), colour in zip(curves.items(), LINE_COLOURS * 4, strict=False):
         axes.plot(x, y, marker="o", markersize=3, label=name, color=colour)
+        if bands and name in bands:
+            axes.fill_between(x, *bands[name], color=colour, alpha=0.2, linewidth=0)
     axes.set(xlabel=xlabel, ylabel=ylabel)
     axes.grid(alpha=0.3)
     axes.legend(frameon=False)
     return figure
+
+
+def skill_figure(skill: Sequence[float], *, xlabel: str = "lead time") -> Figure:
+    """The skill over persistence against lead time (above 0: better than persistence)."""
+    leads = np.arange(1, len(skill) + 1)
+    return curves_figure({"model": (leads, skill)}, xlabel=xlabel, ylabel="skill over persistence")
+
+
+def forecast_strip_figure(
+    context: np.ndarray,
+    truth: np.ndarray,
+    forecast: np.ndarray,
+    *,
+    scale: ImageScale = GREY,
+    column_titles: Sequence[str] | None = None,
+) -> Figure:
+    """One forecast ``[K, H, W]``: the last ``K`` context frames, the truth, the forecast
+    and its error (forecast − truth), one lead time per column."""
+    return image_strip_figure(
+        {"context": context[-len(truth) :], "truth": truth, "forecast": forecast},
+        scale=scale,
+        column_titles=column_titles,
+        error={"error": forecast - truth},
+    )
 
 
 def image_strip_figure(

@@ -1,13 +1,18 @@
 """What every task shares: the model, the optimiser and schedule, epoch-end metric logging."""
 
 from abc import ABC, abstractmethod
-from typing import Any, Literal
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar, Literal
 
 import torch
 from lightning.pytorch import LightningModule
+from lightning.pytorch.utilities.parsing import AttributeDict
 from torch import Tensor, nn
+from torch.optim import SGD, Adam, AdamW, Optimizer
+from torch.optim.lr_scheduler import CosineAnnealingLR, ReduceLROnPlateau
 from torchmetrics import MetricCollection
 
+from seqimaging.choices import Choices
 from seqimaging.errors import SeqImagingError
 from seqimaging.models import build_model
 
@@ -20,13 +25,54 @@ OptimizerName = Literal["adam", "adamw", "sgd"]
 SchedulerName = Literal["none", "cosine", "plateau"]
 
 
+def _adam(params: Iterable[nn.Parameter], h: AttributeDict) -> Optimizer:
+    return Adam(params, lr=h.lr, weight_decay=h.weight_decay)
+
+
+def _adamw(params: Iterable[nn.Parameter], h: AttributeDict) -> Optimizer:
+    return AdamW(params, lr=h.lr, weight_decay=h.weight_decay)
+
+
+def _sgd(params: Iterable[nn.Parameter], h: AttributeDict) -> Optimizer:
+    return SGD(params, lr=h.lr, momentum=h.momentum, weight_decay=h.weight_decay)
+
+
+def _constant(optimizer: Optimizer, task: "SequenceTask") -> None:
+    return None
+
+
+def _cosine(optimizer: Optimizer, task: "SequenceTask") -> dict[str, Any]:
+    steps = max(1, int(task.trainer.estimated_stepping_batches))
+    return {"scheduler": CosineAnnealingLR(optimizer, T_max=steps), "interval": "step"}
+
+
+def _plateau(optimizer: Optimizer, task: "SequenceTask") -> dict[str, Any]:
+    schedule = ReduceLROnPlateau(optimizer, patience=task.hparams.patience)
+    return {"scheduler": schedule, "monitor": task.monitor}
+
+
+OPTIMIZERS: Choices[Callable[[Iterable[nn.Parameter], AttributeDict], Optimizer]] = Choices(
+    "optimizer", {"adam": _adam, "adamw": _adamw, "sgd": _sgd}
+)
+"""Optimisers by name: ``(parameters, hparams) → Optimizer``."""
+
+SCHEDULERS: Choices[Callable[[Optimizer, "SequenceTask"], dict[str, Any] | None]] = Choices(
+    "scheduler", {"none": _constant, "cosine": _cosine, "plateau": _plateau}
+)
+"""Learning-rate schedules by name: ``(optimizer, task) → Lightning's lr_scheduler dict``
+(``None`` for a constant rate)."""
+
+
 class SequenceTask(LightningModule, ABC):
     """Base of the tasks: builds the model, the optimiser and the schedule.
 
     In the manner of torchgeo's tasks, the model is named from the registry
     (:func:`seqimaging.models.list_models`) with ``model_kwargs``, so a checkpoint's
     hyperparameters rebuild it; an ``nn.Module`` may be passed instead (then it is not
-    saved in the hyperparameters and ``load_from_checkpoint`` needs it again).
+    saved in the hyperparameters and ``load_from_checkpoint`` needs it again). Options
+    given by name are rows of tables, :data:`OPTIMIZERS`, :data:`SCHEDULERS` and a task's
+    own (:attr:`choices`): an unknown name raises :class:`SeqImagingError`, listing the
+    valid ones, when the task is constructed.
 
     Args:
         model: a registered model name, or a module.
@@ -45,6 +91,8 @@ class SequenceTask(LightningModule, ABC):
     """
 
     monitor = "val/loss"
+    choices: ClassVar[dict[str, Choices]] = {"optimizer": OPTIMIZERS, "scheduler": SCHEDULERS}
+    """The hyperparameters given by name and their tables, checked at construction."""
 
     def __init__(
         self,
@@ -60,6 +108,8 @@ class SequenceTask(LightningModule, ABC):
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["model"] if isinstance(model, nn.Module) else None)
+        for name, table in self.choices.items():
+            table.check(self.hparams[name])
         self.model = (
             model
             if isinstance(model, nn.Module)
@@ -141,27 +191,8 @@ class SequenceTask(LightningModule, ABC):
                 for element, v in zip(self.element_names(name, len(value)), value, strict=True):
                     self.log(f"{name}_{element}", v)
 
-    def configure_optimizers(self) -> dict:
-        h = self.hparams
+    def configure_optimizers(self) -> dict[str, Any]:
         params = [p for p in self.parameters() if p.requires_grad]
-        if h.optimizer == "sgd":
-            optimizer = torch.optim.SGD(
-                params, lr=h.lr, momentum=h.momentum, weight_decay=h.weight_decay
-            )
-        else:
-            kind = torch.optim.Adam if h.optimizer == "adam" else torch.optim.AdamW
-            optimizer = kind(params, lr=h.lr, weight_decay=h.weight_decay)
-        if h.scheduler == "cosine":
-            steps = max(1, int(self.trainer.estimated_stepping_batches))
-            schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
-            return {
-                "optimizer": optimizer,
-                "lr_scheduler": {"scheduler": schedule, "interval": "step"},
-            }
-        if h.scheduler == "plateau":
-            schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, patience=h.patience)
-            return {
-                "optimizer": optimizer,
-                "lr_scheduler": {"scheduler": schedule, "monitor": self.monitor},
-            }
-        return {"optimizer": optimizer}
+        optimizer = OPTIMIZERS[self.hparams.optimizer](params, self.hparams)
+        schedule = SCHEDULERS[self.hparams.scheduler](optimizer, self)
+        return {"optimizer": optimizer} | ({} if schedule is None else {"lr_scheduler": schedule})

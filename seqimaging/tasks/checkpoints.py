@@ -9,7 +9,6 @@
   same random numbers (teacher forcing, augmentation, worker seeds) as one never stopped.
 """
 
-import os
 import pickle
 import random
 from pathlib import Path
@@ -21,6 +20,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from seqimaging.errors import SeqImagingError
+from seqimaging.files import atomic_write
 
 
 class CheckpointError(SeqImagingError):
@@ -49,23 +49,8 @@ class SafeCheckpointIO(TorchCheckpointIO):
     def save_checkpoint(
         self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any = None
     ) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.tmp")
-        try:
-            with open(temporary, "wb") as file:
-                torch.save(checkpoint, file)
-                file.flush()
-                os.fsync(file.fileno())
-        except BaseException:  # a full disk, a kill signal: keep the old checkpoint only
-            temporary.unlink(missing_ok=True)
-            raise
-        temporary.replace(path)
-        directory = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)  # the rename itself survives a power cut
-        finally:
-            os.close(directory)
+        with atomic_write(path) as file:  # a full disk, a kill: the old checkpoint stays
+            torch.save(checkpoint, file)
 
     def load_checkpoint(
         self, path: str | Path, map_location: Any = None, weights_only: bool | None = None

@@ -8,7 +8,19 @@ from torchmetrics import Metric, MetricCollection
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 from torchmetrics.wrappers import MultioutputWrapper
 
+from seqimaging.models.baselines import persistence
 from seqimaging.tasks.base import SequenceTask
+from seqimaging.tasks.losses import LOSSES, LossName
+
+
+def _error_sums(
+    forecast: Tensor, truth: Tensor, mask: Tensor | None, power: Literal[1, 2] = 2
+) -> tuple[Tensor, Tensor]:
+    """Per lead time ``[L]``: the sum of ``|forecast − truth| ** power`` and the count, both
+    over samples and the valid pixels of ``mask`` (all pixels without one)."""
+    error = (forecast.double() - truth.double()).abs() ** power
+    weight = torch.ones_like(error) if mask is None else mask.expand_as(error).double()
+    return (error * weight).sum(dim=(0, 2, 3, 4)), weight.sum(dim=(0, 2, 3, 4))
 
 
 class LeadTimeError(Metric):
@@ -27,52 +39,68 @@ class LeadTimeError(Metric):
         self.add_state("count", torch.zeros(horizon, dtype=torch.float64), dist_reduce_fx="sum")
 
     def update(self, forecast: Tensor, truth: Tensor, mask: Tensor | None = None) -> None:
-        error = (forecast.double() - truth.double()).abs() ** self.power
-        weight = torch.ones_like(error) if mask is None else mask.expand_as(error).double()
-        self.total += (error * weight).sum(dim=(0, 2, 3, 4))
-        self.count += weight.sum(dim=(0, 2, 3, 4))
+        total, count = _error_sums(forecast, truth, mask, self.power)
+        self.total += total
+        self.count += count
 
     def compute(self) -> Tensor:
         return (self.total / self.count).float()
 
 
 class SkillScore(Metric):
-    """Skill over persistence per lead time: 1 − MSE(forecast) / MSE(persistence).
+    """Skill in MSE over a reference forecast per lead time.
 
-    ``update(forecast, persistence, truth, mask)`` with ``[B, L, C, H, W]`` tensors;
-    ``compute()`` gives ``[L]``.
+    1 − Σ squared error / Σ squared error of the reference, both pooled over samples and
+    the valid pixels, as :class:`LeadTimeError` counts them. ``update(forecast, truth,
+    reference, mask)`` with ``[B, L, C, H, W]`` tensors and an optional ``[B, L, 1, H, W]``
+    mask; ``compute()`` gives ``[L]``.
     """
 
     full_state_update = False
 
     def __init__(self, horizon: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        for state in ("model_error", "persistence_error"):
+        for state in ("model_error", "reference_error"):
             self.add_state(state, torch.zeros(horizon, dtype=torch.float64), dist_reduce_fx="sum")
 
-    def update(self, forecast: Tensor, persistence: Tensor, truth: Tensor, mask=None) -> None:
-        weight = 1.0 if mask is None else mask.double()
-        truth = truth.double()
-        self.model_error += (((forecast.double() - truth) ** 2) * weight).sum(dim=(0, 2, 3, 4))
-        self.persistence_error += (((persistence.double() - truth) ** 2) * weight).sum(
-            dim=(0, 2, 3, 4)
-        )
+    def update(
+        self, forecast: Tensor, truth: Tensor, reference: Tensor, mask: Tensor | None = None
+    ) -> None:
+        self.model_error += _error_sums(forecast, truth, mask)[0]
+        self.reference_error += _error_sums(reference, truth, mask)[0]
 
     def compute(self) -> Tensor:
-        return (1 - self.model_error / self.persistence_error).float()
+        return (1 - self.model_error / self.reference_error).float()
+
+
+class LeadTimeImageMetric(MultioutputWrapper):
+    """An image metric (PSNR, SSIM) per lead time, on whole frames whose masked pixels take
+    the true value.
+
+    ``update(forecast, truth, mask)`` with ``[B, L, C, H, W]`` tensors and an optional
+    ``[B, L, 1, H, W]`` mask; ``compute()`` gives ``[L]``.
+    """
+
+    def __init__(self, metric: Metric, horizon: int) -> None:
+        super().__init__(metric, horizon, output_dim=1, remove_nans=False)
+
+    def update(self, forecast: Tensor, truth: Tensor, mask: Tensor | None = None) -> None:
+        super().update(forecast if mask is None else torch.where(mask, forecast, truth), truth)
 
 
 class ForecastTask(SequenceTask):
     """Forecast the ``future`` frames of each sample from its ``frames``.
 
-    The loss (MSE or L1) counts only valid pixels (``future_mask``). Validation and test
-    log, per lead time ``k`` (``<metric>_lead<k>``) and averaged over lead times:
+    The loss counts only valid pixels (``future_mask``). Validation and test log, per
+    lead time ``k`` (``<metric>_lead<k>``) and averaged over lead times:
 
     - ``mse``, ``mae``: over valid pixels;
     - ``psnr`` (per frame, then averaged, as OpenSTL does) and ``ssim`` (torchmetrics'
       Gaussian 11×11 window), on whole frames whose masked pixels take the true value;
-    - ``skill``: 1 − MSE / MSE of persistence (the last context frame), computed in the
-      same pass; positive means better than persistence.
+    - ``skill_mse``: the skill in MSE over persistence (the last valid context frame,
+      :func:`~seqimaging.models.baselines.persistence`), 1 − Σ squared error / Σ squared
+      error of persistence, both pooled over samples and valid pixels, computed in the
+      same pass; 1 is a perfect forecast, 0 no better than persistence, below 0 worse.
 
     Args:
         model: a registered model name (e.g. ``"convlstm_forecaster"``) or a module with
@@ -80,7 +108,8 @@ class ForecastTask(SequenceTask):
         in_channels: channels of a frame.
         horizon: frames to forecast.
         model_kwargs: further builder arguments.
-        loss: ``"mse"`` or ``"l1"``.
+        loss: a row of :data:`~seqimaging.tasks.losses.LOSSES`, ``"mse"``, ``"l1"`` or
+            ``"huber"``, over valid pixels.
         data_range: value range of the frames for PSNR and SSIM.
         teacher_forcing: initial probability of feeding true frames during training.
         teacher_forcing_steps: optimiser steps over which scheduled sampling lowers it
@@ -88,13 +117,15 @@ class ForecastTask(SequenceTask):
         **kwargs: optimiser and schedule, see :class:`SequenceTask`.
     """
 
+    choices = SequenceTask.choices | {"loss": LOSSES}
+
     def __init__(
         self,
         model: str | nn.Module = "convlstm_forecaster",
         in_channels: int = 1,
         horizon: int = 10,
         model_kwargs: dict[str, Any] | None = None,
-        loss: Literal["mse", "l1"] = "mse",
+        loss: LossName = "mse",
         data_range: float = 1.0,
         teacher_forcing: float = 0.0,
         teacher_forcing_steps: int = 0,
@@ -111,19 +142,13 @@ class ForecastTask(SequenceTask):
             {
                 "mse": LeadTimeError(horizon, power=2),
                 "mae": LeadTimeError(horizon, power=1),
-                "psnr": MultioutputWrapper(
-                    PeakSignalNoiseRatio(data_range=data_range, dim=(1, 2, 3)),
-                    horizon,
-                    output_dim=1,
-                    remove_nans=False,
+                "psnr": LeadTimeImageMetric(
+                    PeakSignalNoiseRatio(data_range=data_range, dim=(1, 2, 3)), horizon
                 ),
-                "ssim": MultioutputWrapper(
-                    StructuralSimilarityIndexMeasure(data_range=data_range),
-                    horizon,
-                    output_dim=1,
-                    remove_nans=False,
+                "ssim": LeadTimeImageMetric(
+                    StructuralSimilarityIndexMeasure(data_range=data_range), horizon
                 ),
-                "skill": SkillScore(horizon),
+                "skill_mse": SkillScore(horizon),
             },
             compute_groups=False,
         )
@@ -145,7 +170,7 @@ class ForecastTask(SequenceTask):
         forecast = self.model(
             batch, future=truth, teacher_forcing=ratio, horizon=truth.shape[1]
         ).float()
-        error = (forecast - truth).abs() ** (2 if self.hparams.loss == "mse" else 1)
+        error = LOSSES[self.hparams.loss](forecast, truth, reduction="none")
         if mask is None:
             loss = error.mean()
         else:
@@ -154,25 +179,9 @@ class ForecastTask(SequenceTask):
         self.log_loss(stage, loss, len(truth))
         if stage != "train":
             metrics = self.val_metrics if stage == "val" else self.test_metrics
-            self._update_metrics(metrics, batch, forecast.detach(), mask)
+            reference = persistence(batch["frames"], truth.shape[1], batch.get("lengths"))
+            metrics.update(forecast.detach(), truth.float(), mask=mask, reference=reference.float())
         return loss
-
-    @staticmethod
-    def _update_metrics(metrics: MetricCollection, batch: dict, forecast: Tensor, mask) -> None:
-        truth = batch["future"].float()
-        frames = batch["frames"]
-        lengths = batch.get("lengths")
-        last = frames.shape[1] - 1 if lengths is None else lengths - 1
-        persistence = frames[torch.arange(len(frames), device=frames.device), last]
-        persistence = persistence[:, None].expand_as(truth).float()
-        filled = forecast if mask is None else torch.where(mask, forecast, truth)
-        for name, metric in metrics.items(keep_base=True):
-            if name.endswith("skill"):
-                metric.update(forecast, persistence, truth, mask)
-            elif name.endswith(("mse", "mae")):
-                metric.update(forecast, truth, mask)
-            else:
-                metric.update(filled, truth)
 
     def predict_step(self, batch: dict, batch_idx: int) -> Tensor:
         """The forecast ``[B, horizon, C, H, W]``."""

@@ -1,11 +1,12 @@
 """Saving what ``trainer.predict`` returns, with the ids of the samples it belongs to."""
 
-import os
 from pathlib import Path
 
 import torch
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import BasePredictionWriter
+
+from seqimaging.files import atomic_write
 
 
 class PredictionWriter(BasePredictionWriter):
@@ -43,10 +44,5 @@ class PredictionWriter(BasePredictionWriter):
             if trainer.world_size == 1
             else f"predictions_rank{trainer.global_rank}.pt"
         )
-        path = directory / name
-        temporary = path.with_suffix(".pt.tmp")
-        with open(temporary, "wb") as file:
+        with atomic_write(directory / name) as file:
             torch.save({"predictions": torch.cat(self._predictions), "ids": self._ids}, file)
-            file.flush()
-            os.fsync(file.fileno())
-        temporary.replace(path)

@@ -1,16 +1,14 @@
 """Regression from sequences: ejection fraction from cine MRI, a yield from a time series."""
 
-from typing import Any, Literal
+from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection, R2Score
 
 from seqimaging.errors import SeqImagingError
 from seqimaging.tasks.base import SequenceTask
-
-_LOSSES = {"mse": F.mse_loss, "l1": F.l1_loss, "huber": F.huber_loss}
+from seqimaging.tasks.losses import LOSSES, LossName
 
 
 class RegressionTask(SequenceTask):
@@ -25,7 +23,8 @@ class RegressionTask(SequenceTask):
         in_channels: channels of a frame.
         num_targets: regression targets per sample.
         model_kwargs: further builder arguments.
-        loss: ``"mse"``, ``"l1"`` or ``"huber"`` (on standardised targets).
+        loss: a row of :data:`~seqimaging.tasks.losses.LOSSES`, ``"mse"``, ``"l1"`` or
+            ``"huber"`` (on standardised targets).
         target_mean: mean of each target (or one for all), e.g. from the training split.
         target_std: standard deviation of each target (or one for all).
         **kwargs: optimiser and schedule, see :class:`SequenceTask`.
@@ -35,13 +34,15 @@ class RegressionTask(SequenceTask):
         ...                       target_std=[12.0])
     """
 
+    choices = SequenceTask.choices | {"loss": LOSSES}
+
     def __init__(
         self,
         model: str | nn.Module = "convlstm_regressor",
         in_channels: int = 1,
         num_targets: int = 1,
         model_kwargs: dict[str, Any] | None = None,
-        loss: Literal["mse", "l1", "huber"] = "mse",
+        loss: LossName = "mse",
         target_mean: list[float] | float = 0.0,
         target_std: list[float] | float = 1.0,
         **kwargs: Any,
@@ -72,7 +73,7 @@ class RegressionTask(SequenceTask):
     def step(self, batch: dict, stage: str) -> Tensor:
         standardised = self.model(batch).float()
         target = batch["target"].float()
-        loss = _LOSSES[self.hparams.loss](
+        loss = LOSSES[self.hparams.loss](
             standardised, (target - self.target_mean) / self.target_std
         )
         self.log_loss(stage, loss, len(target))

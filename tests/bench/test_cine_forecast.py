@@ -8,8 +8,8 @@ import torch
 
 from seqimaging.bench import cine_forecast
 from seqimaging.bench.record import STAND_IN_WARNING, BenchOptions
-from seqimaging.bench.scores import case_scores
 from seqimaging.errors import DataError
+from seqimaging.evaluation import case_scores
 from seqimaging.medical.phantoms import make_sunnybrook_like
 
 pytest.importorskip("nibabel")
@@ -33,8 +33,9 @@ def test_results_json_holds_every_metric_per_lead_with_its_interval(run):
     horizon = saved["settings"]["horizon"]
     assert set(saved["metrics"]) == set(METHODS)
     triples = [v for m in METHODS for key in ("mae", "ssim") for v in saved["metrics"][m][key]]
-    triples += [v for values in saved["skill_over_persistence"].values() for v in values]
-    assert set(saved["skill_over_persistence"]) == {"ConvLSTM", "linear extrapolation"}
+    skills = saved["skill_mae_over_persistence"]
+    triples += [v for values in skills.values() for v in values["per_lead"]]
+    assert set(skills) == {"ConvLSTM", "linear extrapolation"}
     assert len(triples) == 2 * horizon * len(METHODS) + 2 * horizon
     for estimate, low, high in triples:
         assert np.isfinite(estimate) and low <= estimate <= high

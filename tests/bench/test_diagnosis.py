@@ -17,9 +17,10 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from seqimaging.bench.diagnosis import MAJORITY, MEAN, MODELS, PUBLISHED_ACDC, macro_auroc
+from seqimaging.bench.diagnosis import MAJORITY, MEAN, MODELS, PUBLISHED_ACDC
 from seqimaging.bench.record import STAND_IN_WARNING
 from seqimaging.cli import main
+from seqimaging.evaluation import macro_auroc
 from seqimaging.medical import ACDC, MnMs
 
 DIAGNOSIS = ("accuracy", "balanced_accuracy", "macro_f1", "macro_auroc")

@@ -15,6 +15,7 @@ import torch
 from seqimaging.bench import moving_shapes
 from seqimaging.bench.record import BenchOptions
 from seqimaging.errors import SeqImagingError
+from seqimaging.evaluation import frame_scores
 from seqimaging.testing import MovingShapes
 
 MODELS = ("ConvLSTM", "persistence")
@@ -32,7 +33,7 @@ def run(tmp_path_factory):
 
 def _triples(saved: dict) -> list[list[float]]:
     metrics = saved["metrics"]
-    blocks = [metrics[m][k] for m in MODELS for k in METRICS] + [metrics["ConvLSTM"]["skill"]]
+    blocks = [metrics[m][k] for m in MODELS for k in METRICS] + [metrics["ConvLSTM"]["skill_mse"]]
     return [t for block in blocks for t in [*block["per_lead"], block["mean"]]]
 
 
@@ -42,7 +43,7 @@ def test_results_json_holds_every_metric_per_lead_and_mean_with_its_interval(run
     assert saved["data"]["stand_in"] is False and "MovingShapes" in saved["data"]["description"]
     assert f"seed {SEED}" in saved["split"] and saved["wall_time_s"] > 0
     assert set(saved["metrics"]) == set(MODELS)
-    assert set(saved["metrics"]["ConvLSTM"]) == {*METRICS, "skill"}
+    assert set(saved["metrics"]["ConvLSTM"]) == {*METRICS, "skill_mse"}
     assert set(saved["metrics"]["persistence"]) == set(METRICS)
     triples = _triples(saved)
     assert len(triples) == (2 * len(METRICS) + 1) * (10 + 1)
@@ -94,20 +95,20 @@ def test_skill_is_one_minus_the_ratio_of_the_mean_squared_errors(run):
     for k in range(10):
         ratio = metrics["ConvLSTM"]["mse"]["per_lead"][k][0]
         ratio /= metrics["persistence"]["mse"]["per_lead"][k][0]
-        assert metrics["ConvLSTM"]["skill"]["per_lead"][k][0] == pytest.approx(1 - ratio)
+        assert metrics["ConvLSTM"]["skill_mse"]["per_lead"][k][0] == pytest.approx(1 - ratio)
 
 
 def test_frame_scores_psnr_is_minus_ten_log10_of_the_clipped_frame_mse():
     rng = np.random.default_rng(0)
     truth = rng.uniform(0, 1, (2, 3, 1, 16, 16))
     forecast = truth + rng.normal(0, 0.3, truth.shape)  # leaves [0, 1]: clipping matters
-    scores = moving_shapes.frame_scores(torch.from_numpy(forecast), torch.from_numpy(truth))
+    scores = frame_scores(torch.from_numpy(forecast), torch.from_numpy(truth))
     clipped_mse = ((np.clip(forecast, 0, 1) - truth) ** 2).mean(axis=(2, 3, 4))
     np.testing.assert_allclose(scores["psnr"], -10 * np.log10(clipped_mse), rtol=1e-12)
     np.testing.assert_allclose(scores["mse"], ((forecast - truth) ** 2).sum(axis=(2, 3, 4)))
     np.testing.assert_allclose(scores["mae"], np.abs(forecast - truth).sum(axis=(2, 3, 4)))
     assert scores["ssim"].shape == (2, 3) and np.all(scores["ssim"] < 1)
-    perfect = moving_shapes.frame_scores(torch.from_numpy(truth), torch.from_numpy(truth))
+    perfect = frame_scores(torch.from_numpy(truth), torch.from_numpy(truth))
     np.testing.assert_allclose(perfect["ssim"], 1.0)
 
 

@@ -1,6 +1,7 @@
 """The radar-nowcast benchmark on generated events: code path, baselines, pysteps."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -87,8 +88,8 @@ def test_quick_stand_in_run_writes_every_score_with_intervals(quick_run):
 
 
 def test_persistence_scores_equal_a_direct_computation_on_the_test_event(quick_run):
-    out, result = quick_run
-    rain = load_event(out / "stand-in-data", TEST_EVENT).values[:, 0]
+    _, result = quick_run
+    rain = load_event(Path(result["settings"]["root"]), TEST_EVENT).values[:, 0]
     windows = range(len(rain) - CONTEXT - HORIZON + 1)
     for k in range(HORIZON):
         errors, hits, total = [], 0, 0

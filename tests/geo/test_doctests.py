@@ -15,7 +15,6 @@ MODULES = [
     "sentinel2",
     "stack",
     "synthetic",
-    "weights",
     "windows",
 ]
 

@@ -60,7 +60,10 @@ def test_augmentation_moves_every_frame_and_slice_alike():
     frame = torch.zeros(1, 1, 32, 32)
     frame[..., 4:12, 6:20] = 1.0
     frames = frame.expand(10, 3, 32, 32).clone()
-    out = CineAugmentation(prob=1.0, noise_std=0.0, seed=3)(frames)
+    sample = {"frames": frames, "label": torch.tensor(1)}
+    augmented = CineAugmentation(prob=1.0, noise_std=0.0, seed=3)(sample)
+    out = augmented["frames"]
+    assert augmented["label"] is sample["label"]
     assert out.shape == frames.shape and not torch.equal(out, frames)
     torch.testing.assert_close(out, out[:1, :1].expand_as(out))
 

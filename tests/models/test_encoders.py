@@ -18,8 +18,8 @@ from torch import nn
 from torchvision.models import ResNet18_Weights
 
 from seqimaging.errors import SeqImagingError, ShapeError, WeightsNotFoundError
+from seqimaging.models.blocks import STRIDES
 from seqimaging.models.encoders import (
-    STRIDES,
     ConvEncoder,
     ResNetEncoder,
     adapt_input_conv,
@@ -145,6 +145,9 @@ def test_bad_stride_raises(stride):
 def test_build_encoder_names():
     assert isinstance(build_encoder("small", 2, stride=2, width=4), ConvEncoder)
     assert isinstance(build_encoder("resnet18", 2, stride=2), ResNetEncoder)
+    resnet34 = build_encoder("resnet34", 2)  # stride 4: layer2 halves, no max-pool
+    assert isinstance(resnet34, ResNetEncoder) and len(resnet34.body[4]) == 3  # 18's has 2
+    assert resnet34.body[5][0].conv1.stride == (2, 2)
     with pytest.raises(SeqImagingError, match="'resnet50'"):
         build_encoder("resnet50", 2)
     with pytest.raises(SeqImagingError, match="small"):

@@ -10,13 +10,10 @@ import pytest
 import torch
 
 from seqimaging.errors import SeqImagingError, ShapeError
-from seqimaging.models.encoders import STRIDES, ConvEncoder, encode_frames
-from seqimaging.models.forecaster import (
-    ConvLSTMForecaster,
-    FrameDecoder,
-    PatchDecoder,
-    PatchEncoder,
-)
+from seqimaging.models.blocks import STRIDES
+from seqimaging.models.decoders import FrameDecoder, PatchDecoder
+from seqimaging.models.encoders import ConvEncoder, PatchEncoder, encode_frames
+from seqimaging.models.forecaster import ConvLSTMForecaster
 
 DOUBLE = {"atol": 1e-10, "rtol": 1e-8}
 SIZE = (13, 11)
@@ -211,7 +208,7 @@ def test_patch_forecaster_rolls_out_like_the_reference(residual):
 def test_patch_sizes_must_divide_the_frame_and_encoder_names_are_checked():
     with pytest.raises(ShapeError, match="multiples of 4"):
         _model(encoder="patch", stride=4)(_frames(3))
-    with pytest.raises(SeqImagingError, match="'conv' or 'patch'"):
+    with pytest.raises(SeqImagingError, match="'resnet18'; expected one of: conv, patch"):
         _model(encoder="resnet18")
 
 

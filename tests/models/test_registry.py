@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+from seqimaging.choices import Choices
 from seqimaging.errors import SeqImagingError
 from seqimaging.models import registry
 from seqimaging.models.registry import build_model, list_models, register_model
@@ -83,6 +84,8 @@ def test_list_models_is_sorted_and_has_the_builtin_models():
         "convlstm_classifier",
         "convlstm_forecaster",
         "convlstm_regressor",
+        "linear_forecaster",
+        "persistence_forecaster",
         "regions_classifier",
         "static_classifier",
         "static_regressor",
@@ -116,22 +119,42 @@ def test_unknown_argument_names_it(name, kwargs, bad):
         build_model(name, in_channels=1, **kwargs)
 
 
-def test_register_model_adds_a_builder_under_its_name():
-    before = dict(registry._BUILDERS)
-    try:
+@pytest.fixture
+def scratch_models(monkeypatch) -> Choices:
+    """A copy of the model table in its place for one test; the real one is left as it was."""
+    table = Choices("model", registry.MODELS)
+    monkeypatch.setattr(registry, "MODELS", table)
+    return table
 
-        def tiny_linear_classifier(in_channels: int, num_classes: int) -> nn.Module:
-            return nn.Linear(in_channels, num_classes)
 
-        assert register_model(tiny_linear_classifier) is tiny_linear_classifier
-        assert "tiny_linear_classifier" in list_models()
-        model = build_model("tiny_linear_classifier", in_channels=4, num_classes=3)
-        assert isinstance(model, nn.Linear)
-        assert (model.in_features, model.out_features) == (4, 3)
-        with pytest.raises(SeqImagingError, match="width") as info:
-            build_model("tiny_linear_classifier", in_channels=4, num_classes=3, width=2)
-        assert "(in_channels: int, num_classes: int)" in str(info.value)  # the signature
-    finally:
-        registry._BUILDERS.clear()
-        registry._BUILDERS.update(before)
-    assert list_models() == sorted(before)
+def test_register_model_adds_a_builder_under_its_name(scratch_models):
+    before = list_models()
+
+    def tiny_linear_classifier(in_channels: int, num_classes: int) -> nn.Module:
+        return nn.Linear(in_channels, num_classes)
+
+    assert register_model(tiny_linear_classifier) is tiny_linear_classifier
+    assert scratch_models["tiny_linear_classifier"] is tiny_linear_classifier
+    assert list_models() == sorted([*before, "tiny_linear_classifier"])
+    model = build_model("tiny_linear_classifier", in_channels=4, num_classes=3)
+    assert isinstance(model, nn.Linear)
+    assert (model.in_features, model.out_features) == (4, 3)
+    with pytest.raises(SeqImagingError, match="width") as info:
+        build_model("tiny_linear_classifier", in_channels=4, num_classes=3, width=2)
+    assert "(in_channels: int, num_classes: int)" in str(info.value)  # the signature
+
+
+def test_registering_a_name_twice_raises(scratch_models):
+    builtin = scratch_models["convlstm_classifier"]
+
+    def convlstm_classifier(in_channels: int, num_classes: int) -> nn.Module:
+        return nn.Linear(in_channels, num_classes)
+
+    with pytest.raises(SeqImagingError, match="model 'convlstm_classifier' is registered already"):
+        register_model(convlstm_classifier)
+    assert scratch_models["convlstm_classifier"] is builtin
+
+
+def test_the_scratch_table_is_gone_after_its_test():
+    assert "tiny_linear_classifier" not in list_models()
+    assert registry.MODELS.kind == "model" and "convlstm_classifier" in registry.MODELS

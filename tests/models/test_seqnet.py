@@ -127,6 +127,12 @@ def test_bad_inputs_raise():
         SeqNet(2, 3, pooling="max")
 
 
+def test_state_dict_names_are_those_of_saved_checkpoints():
+    names = list(_model(pooling="attention").state_dict())
+    assert names[-4:] == ["pool.score.weight", "pool.score.bias", "head.1.weight", "head.1.bias"]
+    assert {name.split(".")[0] for name in names} == {"encoder", "core", "pool", "head"}
+
+
 def test_docstring_example_shape():
     model = SeqNet(1, 5, core="convlstm", stride=4, hidden_channels=16)
     assert model(torch.randn(2, 6, 1, 32, 32)).shape == (2, 5)

@@ -1,4 +1,4 @@
-"""Tests of seqimaging.models.temporal against direct per-sample computations.
+"""Tests of seqimaging.models.temporal and heads against direct per-sample computations.
 
 References: loops over samples and valid steps written here, ``nn.LSTM`` and
 ``ConvLSTM`` run on each unpadded sequence alone, and region averages sliced by hand.
@@ -9,14 +9,8 @@ import torch
 from torch import nn
 
 from seqimaging.errors import SeqImagingError
-from seqimaging.models.temporal import (
-    ConvLSTMCore,
-    LSTMCore,
-    RegionsCore,
-    StaticCore,
-    TemporalPooling,
-    select_frame,
-)
+from seqimaging.models.heads import LinearHead, TemporalPooling
+from seqimaging.models.temporal import ConvLSTMCore, LSTMCore, RegionsCore, StaticCore, select_frame
 
 DOUBLE = {"atol": 1e-10, "rtol": 1e-8}
 LENGTHS = torch.tensor([5, 2, 4])
@@ -65,6 +59,25 @@ def test_attention_pooling_reaches_its_scores():
 def test_pooling_bad_mode_raises():
     with pytest.raises(SeqImagingError, match="'max'"):
         TemporalPooling(4, "max")
+
+
+@pytest.mark.parametrize(
+    ("mode", "parameters"),
+    [("last", []), ("mean", []), ("attention", ["score.weight", "score.bias"])],
+)
+def test_only_attention_pooling_has_parameters(mode, parameters):
+    assert [name for name, _ in TemporalPooling(4, mode).named_parameters()] == parameters
+
+
+# --------------------------------------------------------------------------- heads
+
+
+def test_linear_head_is_dropout_then_linear():
+    head = LinearHead(4, 3, dropout=0.5).double()
+    assert list(head.state_dict()) == ["1.weight", "1.bias"]
+    assert isinstance(head[0], nn.Dropout) and head[0].p == 0.5
+    x = torch.randn(2, 4, dtype=torch.float64)
+    torch.testing.assert_close(head.eval()(x), x @ head[1].weight.T + head[1].bias, **DOUBLE)
 
 
 # --------------------------------------------------------------------------- cores

@@ -25,6 +25,6 @@ def test_forecast_test_report_has_metrics_and_skill_by_lead(tmp_path):
     logged = trainer.test(task, data, verbose=False)[0]
     report = (tmp_path / "report.md").read_text()
     assert report.startswith("# Test report: ForecastTask")
-    assert f"| test/skill_lead2 | {logged['test/skill_lead2']:.4f} |" in report
+    assert f"| test/skill_mse_lead2 | {logged['test/skill_mse_lead2']:.4f} |" in report
     assert "(skill_by_lead.png)" in report and (tmp_path / "skill_by_lead.png").is_file()
     assert "confusion_matrix" not in report and (tmp_path / "metrics.json").is_file()

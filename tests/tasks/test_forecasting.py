@@ -35,20 +35,35 @@ def _masked_batch(seed=0):
 
 
 @pytest.mark.filterwarnings("ignore:You are trying to `self.log")
-@pytest.mark.parametrize("loss", ["mse", "l1"])
-def test_masked_loss_ignores_masked_pixels(loss):
+@pytest.mark.parametrize(
+    ("loss", "function"), [("mse", F.mse_loss), ("l1", F.l1_loss), ("huber", F.huber_loss)]
+)
+def test_masked_loss_ignores_masked_pixels(loss, function):
     task = ForecastTask(Offset(), horizon=3, loss=loss)
     batch = _masked_batch()
     value = task.step(batch, "train")
     value.backward()
     forecast = batch["frames"][:, -1:].expand(-1, 3, -1, -1, -1)
-    error = (forecast - batch["future"]).abs() ** (2 if loss == "mse" else 1)
     mask = batch["future_mask"]
-    assert value.item() == pytest.approx(error[mask].mean().item(), rel=1e-6)
+    expected = function(forecast[mask], batch["future"][mask])
+    assert value.item() == pytest.approx(expected.item(), rel=1e-6)
     changed = dict(batch, future=torch.where(mask, batch["future"], 99.0))
     assert task.step(changed, "train").item() == pytest.approx(value.item(), rel=1e-6)
     unmasked = dict(batch, future_mask=None)
     assert task.step(unmasked, "train").item() != pytest.approx(value.item(), rel=1e-3)
+
+
+@pytest.mark.filterwarnings("ignore:You are trying to `self.log")
+def test_huber_loss_is_huber_in_training():
+    """Errors beyond Huber's delta of 1 tell it from MSE and from L1."""
+    batch = _masked_batch(2)
+    batch = {"frames": batch["frames"], "future": 3 * batch["future"]}
+    task = ForecastTask(Offset(), horizon=3, loss="huber")
+    forecast = batch["frames"][:, -1:].expand(-1, 3, -1, -1, -1)
+    value = task.step(batch, "train")
+    assert value.item() == pytest.approx(F.huber_loss(forecast, batch["future"]).item(), rel=1e-6)
+    for other in (F.mse_loss(forecast, batch["future"]) / 2, F.l1_loss(forecast, batch["future"])):
+        assert value.item() != pytest.approx(other.item(), rel=1e-2)
 
 
 def test_lead_time_metrics_against_numpy(trainer):
@@ -73,7 +88,7 @@ def test_lead_time_metrics_against_numpy(trainer):
         assert logged[f"test/mae_{lead}"] == pytest.approx(
             (forecast[:, k] - truth[:, k]).abs().mean().item(), rel=1e-4
         )
-        assert logged[f"test/skill_{lead}"] == pytest.approx(1 - mse / persistence, rel=1e-4)
+        assert logged[f"test/skill_mse_{lead}"] == pytest.approx(1 - mse / persistence, rel=1e-4)
         assert logged[f"test/psnr_{lead}"] == pytest.approx(
             (-10 * torch.log10(per_frame)).mean().item(), rel=1e-4
         )
@@ -96,7 +111,27 @@ def test_masked_metrics_count_only_valid_pixels():
         expected = ((forecast[:, k] - batch["future"][:, k]) ** 2)[mask[:, k]].mean()
         assert values["test/mse"][k].item() == pytest.approx(expected.item(), rel=1e-5)
     # forecast equal to persistence: no skill at any lead time
-    np.testing.assert_allclose(values["test/skill"].numpy(), 0.0, atol=1e-6)
+    np.testing.assert_allclose(values["test/skill_mse"].numpy(), 0.0, atol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore:You are trying to `self.log")
+def test_skill_pools_valid_pixels_against_the_last_valid_frame():
+    task = ForecastTask(Offset(), horizon=3)
+    with torch.no_grad():
+        task.model.offset.fill_(0.1)
+    batch = _masked_batch(3) | {"lengths": torch.tensor([4, 2])}
+    task.step(batch, "test")
+    skill = task.test_metrics.compute()["test/skill_mse"]
+    frames, future, mask = batch["frames"], batch["future"], batch["future_mask"]
+    forecast = frames[:, -1] + 0.1
+    last = torch.stack([frames[0, 3], frames[1, 1]])  # persistence: the last valid frame
+    for k in range(3):
+        model = ((forecast - future[:, k]) ** 2)[mask[:, k]].sum()
+        persistence = ((last - future[:, k]) ** 2)[mask[:, k]].sum()
+        assert skill[k].item() == pytest.approx(1 - (model / persistence).item(), rel=1e-5)
+    task.test_metrics.reset()
+    task.step(dict(batch, future=torch.where(mask, future, 99.0)), "test")
+    torch.testing.assert_close(task.test_metrics.compute()["test/skill_mse"], skill)
 
 
 def test_scheduled_sampling_decays_linearly(trainer):

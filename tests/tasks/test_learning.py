@@ -29,7 +29,7 @@ def test_forecaster_beats_persistence(trainer):
     )
     result = _fit_and_test(task, MovingShapes(128, frames=4, horizon=3, size=16), trainer, 8)
     for k in (1, 2, 3):
-        assert result[f"test/skill_lead{k}"] > 0.2, result
+        assert result[f"test/skill_mse_lead{k}"] > 0.2, result
 
 
 @pytest.mark.parametrize(

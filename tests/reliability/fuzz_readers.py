@@ -1,4 +1,4 @@
-"""``seqimaging bench fuzz-readers``: coverage-guided fuzzing of the NIfTI and GeoTIFF readers.
+"""Coverage-guided fuzzing of the NIfTI and GeoTIFF readers: a test tool, run as a script.
 
 Each target runs in its own process under atheris (libFuzzer for Python), for a bounded
 time, starting from tiny valid files. Every input is written to a file and read the way
@@ -6,9 +6,11 @@ training reads it (header, then voxels or pixels). An input *crashes* the reader
 raises anything but a :class:`~seqimaging.errors.SeqImagingError`, runs past the
 per-input timeout, or kills the process; such inputs are saved under ``crashes/``.
 
-Needs ``atheris`` (``pip install atheris``). For a short run::
+Needs ``atheris`` (in the ``test`` extra). It writes ``results.json`` (executions,
+coverage, crashing inputs per target, and the environment), ``results.md`` and the
+crashing inputs under ``--out``::
 
-    python -c "from seqimaging.bench.fuzz_readers import main; main()" --seconds 10
+    python tests/reliability/fuzz_readers.py --seconds 60 --out runs/fuzz-readers
 """
 
 import argparse
@@ -26,9 +28,8 @@ from importlib import metadata
 from pathlib import Path
 
 from seqimaging._optional import require
-from seqimaging.bench.environment import environment
-from seqimaging.bench.record import BenchOptions
-from seqimaging.report import write_json
+from seqimaging.files import write_json
+from seqimaging.runs import environment
 
 TARGETS = ("nifti", "geotiff")
 PER_INPUT_SECONDS = 10
@@ -123,8 +124,7 @@ def fuzz(target: str, seconds: float, folder: Path) -> dict:
         (corpus / name).write_bytes(data)
     command = [
         sys.executable,
-        "-c",
-        "from seqimaging.bench.fuzz_readers import main; main()",
+        __file__,
         "--child",
         target,
         "--out",
@@ -195,16 +195,10 @@ def run(
     return result
 
 
-def bench(out: Path, options: BenchOptions) -> dict:
-    """``seqimaging bench fuzz-readers``; ``--seconds`` per target (``--quick``: 5 s)."""
-    seconds = 5.0 if options.quick else options.seconds
-    return run(out, **({} if seconds is None else {"seconds": seconds}))
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="per target")
-    parser.add_argument("--out", type=Path, default=Path("runs/bench/fuzz-readers"))
+    parser.add_argument("--out", type=Path, default=Path("runs/fuzz-readers"))
     parser.add_argument("--child", choices=TARGETS, help=argparse.SUPPRESS)
     args, rest = parser.parse_known_args(argv)
     if args.child:

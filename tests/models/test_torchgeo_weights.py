@@ -5,7 +5,7 @@ import timm
 import torch
 
 from seqimaging.errors import SeqImagingError, WeightsNotFoundError
-from seqimaging.geo import torchgeo_encoder
+from seqimaging.models import torchgeo_encoder
 
 
 def _timm_resnet(in_chans: int, path) -> torch.nn.Module:

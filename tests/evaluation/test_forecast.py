@@ -5,7 +5,7 @@ import pytest
 import torch
 from torchmetrics.functional.image import structural_similarity_index_measure
 
-from seqimaging.bench.scores import CaseScores, case_scores, summarise
+from seqimaging.evaluation import CaseScores, case_scores, pooled_scores
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ def fields():
 
 def test_pooled_mae_and_rmse_match_numpy_over_valid_pixels(fields):
     forecast, truth, mask = fields
-    summary = summarise(case_scores(forecast, truth, mask), n_boot=50)
+    summary = pooled_scores(case_scores(forecast, truth, mask), n_boot=50)
     error, valid = (forecast - truth).numpy(), mask.numpy()
     for k in range(3):
         e = error[:, k][valid[:, k]]
@@ -32,7 +32,7 @@ def test_pooled_mae_and_rmse_match_numpy_over_valid_pixels(fields):
 def test_csi_matches_pysteps_categorical_scores(fields):
     det_cat_fct = pytest.importorskip("pysteps.verification.detcatscores").det_cat_fct
     forecast, truth, mask = fields
-    summary = summarise(case_scores(forecast, truth, mask, thresholds=(0.5, 2.0)), n_boot=10)
+    summary = pooled_scores(case_scores(forecast, truth, mask, thresholds=(0.5, 2.0)), n_boot=10)
     for threshold in (0.5, 2.0):
         for k in range(3):
             pred = np.where(mask[:, k], forecast[:, k], np.nan)

@@ -1,4 +1,4 @@
-"""Evaluation helpers for reporting results the way clinical papers do."""
+"""Bootstrap confidence intervals over cases, and Bland–Altman limits of agreement."""
 
 import warnings
 from collections.abc import Callable
@@ -100,3 +100,14 @@ def limits_of_agreement(difference: np.ndarray) -> tuple[float, float, float]:
     """
     bias, spread = float(difference.mean()), 1.96 * float(difference.std(ddof=1))
     return bias, bias - spread, bias + spread
+
+
+def bootstrap_per_lead(
+    statistic: Callable[[np.ndarray, int], float], n: int, leads: int, *, n_boot: int, seed: int
+) -> list[list[float]]:
+    """``[estimate, low, high]`` of ``statistic(cases, lead)`` for each lead, bootstrapped
+    over the ``n`` cases with the same resamples for every lead (as :func:`bootstrap_cases`)."""
+    return [
+        list(bootstrap_cases(lambda i, k=k: statistic(i, k), n, n_boot=n_boot, seed=seed))
+        for k in range(leads)
+    ]

@@ -1,11 +1,24 @@
-"""Forecast scores per case and lead time, pooled over cases with bootstrap 95% CIs.
+"""Forecast scores per case and lead time, with bootstrap 95% CIs over cases.
 
-A *case* is one forecast (a start time, a patient's slice): the unit the bootstrap
-resamples. Errors are pooled over valid pixels (MAE = Σ|e| / Σn, RMSE = √(Σe² / Σn));
+A *case* is one forecast (a start time, a patient's slice, a test sequence): the unit
+the bootstrap resamples. Two conventions:
+
+- **pooled** (:func:`case_scores`, :func:`pooled_scores`), as precipitation
+  verification does: errors and event counts summed over cases and valid pixels, then
+  divided. Errors are pooled over valid pixels (MAE = Σ|e| / Σn, RMSE = √(Σe² / Σn));
 CSI at a threshold is hits / (hits + misses + false alarms) over the pooled counts, as
 verification of precipitation nowcasts does (``pysteps.verification.det_cat_fct``); SSIM
 is torchmetrics' (Gaussian 11×11 window) averaged over each frame's valid pixels, then
 over cases.
+- **per frame** (:func:`frame_scores`, :func:`mean_scores`), as OpenSTL scores Moving
+  MNIST: each frame's MSE and MAE summed over its pixels, PSNR and SSIM per frame, then
+  averaged over sequences.
+
+**Skill** over a reference forecast (persistence) has one definition per error:
+``skill_mse = 1 − Σ squared error / Σ squared error of the reference`` and
+``skill_mae = 1 − Σ absolute error / Σ absolute error of the reference``, the sums over
+the cases' valid pixels (:func:`skill`); positive is better than the reference.
+:class:`seqimaging.tasks.forecasting.SkillScore` computes ``skill_mse`` during training.
 """
 
 from collections.abc import Sequence
@@ -15,7 +28,7 @@ import numpy as np
 import torch
 from torchmetrics.functional.image import structural_similarity_index_measure
 
-from seqimaging.evaluation import bootstrap_cases
+from seqimaging.evaluation.bootstrap import bootstrap_cases, bootstrap_per_lead
 
 
 @dataclass
@@ -44,6 +57,13 @@ class CaseScores:
 
     def __len__(self) -> int:
         return len(self.count)
+
+    def pooled(self) -> "CaseScores":
+        """All cases as one: sums added, SSIM averaged (e.g. a patient's windows)."""
+        summed = {f: getattr(self, f).sum(0, keepdims=True) for f in self._arrays()}
+        return CaseScores(
+            **summed | {"ssim": self.ssim.mean(0, keepdims=True)}, thresholds=self.thresholds
+        )
 
 
 def case_scores(
@@ -114,22 +134,16 @@ def _masked_ssim(
     return ssim.reshape(batch, leads).numpy()
 
 
-def summarise(scores: CaseScores, *, n_boot: int = 2000, seed: int = 0) -> dict[str, list]:
+def pooled_scores(scores: CaseScores, *, n_boot: int = 2000, seed: int = 0) -> dict[str, list]:
     """Per metric, a ``[estimate, low, high]`` per lead time (bootstrap over cases).
 
     Keys: ``mae``, ``rmse``, ``ssim`` and ``csi@<threshold>`` for each threshold.
     """
 
     def per_lead(statistic) -> list[list[float]]:
-        leads = scores.count.shape[1]
-        return [
-            list(
-                bootstrap_cases(
-                    lambda i, k=k: statistic(i, k), len(scores), n_boot=n_boot, seed=seed
-                )
-            )
-            for k in range(leads)
-        ]
+        return bootstrap_per_lead(
+            statistic, len(scores), scores.count.shape[1], n_boot=n_boot, seed=seed
+        )
 
     def pooled(numerator: np.ndarray, i: np.ndarray, k: int) -> float:
         return numerator[i, k].sum() / max(scores.count[i, k].sum(), 1.0)
@@ -148,3 +162,66 @@ def summarise(scores: CaseScores, *, n_boot: int = 2000, seed: int = 0) -> dict[
 
         result[f"csi@{threshold:g}"] = per_lead(csi)
     return result
+
+
+def _per_lead_and_overall(statistic, n: int, leads: int, n_boot: int, seed: int) -> dict:
+    """``statistic(cases, leads)`` for each lead and over all leads, bootstrapped."""
+    overall = bootstrap_cases(lambda i: statistic(i, slice(None)), n, n_boot=n_boot, seed=seed)
+    return {
+        "per_lead": bootstrap_per_lead(statistic, n, leads, n_boot=n_boot, seed=seed),
+        "mean": list(overall),
+    }
+
+
+def skill(
+    error: np.ndarray, reference: np.ndarray, *, n_boot: int = 2000, seed: int = 0
+) -> dict[str, list]:
+    """``1 − Σ error / Σ error of the reference`` for each lead and over all leads.
+
+    ``error`` and ``reference`` are ``[cases, leads]`` sums over each case's valid pixels:
+    squared errors give ``skill_mse``, absolute errors ``skill_mae``. Both forecasts are
+    resampled with the same cases (a paired bootstrap).
+    Returns ``{"per_lead": [[estimate, low, high], ...], "mean": [...]}``.
+    """
+    return _per_lead_and_overall(
+        lambda i, k: 1 - error[i, k].sum() / reference[i, k].sum(),
+        len(error),
+        error.shape[1],
+        n_boot,
+        seed,
+    )
+
+
+def frame_scores(forecast: torch.Tensor, truth: torch.Tensor) -> dict[str, np.ndarray]:
+    """OpenSTL's per-frame scores of forecasts ``[B, K, C, H, W]`` on [0, 1]: ``[B, K]`` each.
+
+    MSE and MAE are summed over a frame's C·H·W pixels; PSNR (−10·log10 of the frame's
+    mean squared error) and SSIM use the forecast clipped to [0, 1]. Errors are summed in
+    float64; SSIM is computed in float32 (ten times faster on a CPU, within 10⁻⁶).
+    """
+    forecast, truth = forecast.detach().double().cpu(), truth.detach().double().cpu()
+    error, clipped = forecast - truth, forecast.clamp(0.0, 1.0)
+    frames = (2, 3, 4)
+    ssim = structural_similarity_index_measure(
+        clipped.flatten(0, 1).float(), truth.flatten(0, 1).float(), data_range=1.0, reduction="none"
+    )
+    scores = {
+        "mse": (error**2).sum(frames),
+        "mae": error.abs().sum(frames),
+        "ssim": ssim.double().reshape(truth.shape[:2]),
+        "psnr": -10 * torch.log10(((clipped - truth) ** 2).mean(frames)),
+    }
+    return {name: value.numpy() for name, value in scores.items()}
+
+
+def mean_scores(
+    scores: dict[str, np.ndarray], *, n_boot: int = 2000, seed: int = 0
+) -> dict[str, dict]:
+    """Per metric of :func:`frame_scores`, the mean over cases for each lead and over all
+    leads, with bootstrap CIs: ``{metric: {"per_lead": [...], "mean": [...]}}``."""
+    return {
+        name: _per_lead_and_overall(
+            lambda i, k, v=value: v[i, k].mean(), len(value), value.shape[1], n_boot, seed
+        )
+        for name, value in scores.items()
+    }

@@ -1,8 +1,14 @@
-"""What a benchmark result needs to be reproduced: versions, hardware, revision."""
+"""Run plumbing shared by every face: fresh run-folder names and the environment record.
+
+A run folder is never written into by a second run: :func:`fresh_run_name` gives a name
+no folder has yet. :func:`environment` is what a result needs to be reproduced:
+versions, hardware, threads and the git revision.
+"""
 
 import os
 import platform
 import subprocess
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -54,3 +60,13 @@ def environment() -> dict:
         "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
         "git_revision": _git_revision(),
     }
+
+
+def fresh_run_name(runs: Path) -> str:
+    """``<date>_<time>``, with ``-2``, ``-3``… if a run of that name exists already."""
+    stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
+    name, n = stamp, 1
+    while (runs / name).exists():
+        n += 1
+        name = f"{stamp}-{n}"
+    return name

@@ -1,0 +1,25 @@
+"""Left-ventricular ejection fraction from ground-truth segmentation masks."""
+
+from pathlib import Path
+
+import numpy as np
+
+from seqimaging._optional import require
+
+
+def lv_ejection_fraction(ed: np.ndarray, es: np.ndarray) -> float | None:
+    """EF in % from LV masks at end-diastole and end-systole: ``100 · (EDV − ESV) / EDV``.
+
+    Volumes are voxel counts (the voxel volume cancels); ``None`` for an empty ED mask.
+
+    Example:
+        >>> lv_ejection_fraction(np.ones((4, 4), bool), np.eye(4, dtype=bool))
+        75.0
+    """
+    edv = np.count_nonzero(ed)
+    return 100.0 * (edv - np.count_nonzero(es)) / edv if edv else None
+
+
+def read_mask(path: Path) -> np.ndarray:
+    """The label volume of a NIfTI segmentation (nibabel, the ``medical`` extra)."""
+    return np.asarray(require("nibabel", extra="medical").load(path).dataobj)

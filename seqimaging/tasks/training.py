@@ -1,0 +1,114 @@
+"""One quiet Trainer for scripts, benchmarks, examples and the demo.
+
+A fixed budget (``max_steps`` or ``max_epochs``), nothing selected during training:
+no checkpoint callback, no model summary, no progress bar and no logger unless asked,
+checkpoints written atomically (:class:`~seqimaging.tasks.checkpoints.SafeCheckpointIO`).
+Without validation data the validation loop and its sanity check are off, and
+Lightning's notices about small runs are not shown.
+
+Example:
+    >>> from seqimaging.data import SequenceDataModule
+    >>> from seqimaging.tasks import ClassificationTask
+    >>> from seqimaging.testing import MovingShapes
+    >>> data = SequenceDataModule(MovingShapes(16, frames=3, size=8), batch_size=4)
+    >>> task = fit(ClassificationTask(in_channels=1, num_classes=4), data, max_steps=2)
+"""
+
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.utilities.warnings import PossibleUserWarning
+from torch import Tensor
+from torch.utils.data import ConcatDataset, DataLoader, Dataset
+
+from seqimaging.sample import collate
+from seqimaging.tasks.base import SequenceTask
+from seqimaging.tasks.checkpoints import SafeCheckpointIO
+
+
+def default_device(device: str | None = None) -> str:
+    """``device``, or CUDA when present, else the CPU."""
+    return device or ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def quiet_trainer(
+    *,
+    device: str | None = None,
+    validate: bool = False,
+    logger: Any = False,
+    progress: bool = False,
+    **settings: Any,
+) -> L.Trainer:
+    """A Trainer on one device with a fixed budget; ``settings`` are further Trainer
+    arguments (``max_steps``, ``max_epochs``, ``log_every_n_steps``...).
+
+    Args:
+        device: ``"cpu"`` or ``"cuda"``; default CUDA when present.
+        validate: run the validation loop (and its sanity check) when ``fit`` is given
+            validation data; off, there is none.
+        logger: a Lightning logger, or ``False``.
+        progress: show the progress bar.
+    """
+    if not validate:
+        settings |= {"limit_val_batches": 0, "num_sanity_val_steps": 0}
+    return L.Trainer(
+        accelerator=default_device(device),
+        devices=1,
+        logger=logger,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        enable_progress_bar=progress,
+        plugins=[SafeCheckpointIO()],
+        **settings,
+    )
+
+
+@contextmanager
+def small_run_notices_hidden() -> Iterator[None]:
+    """Lightning's notices about few workers and batches, and about a missing validation
+    loop, expected at the sizes of benchmarks and examples, hidden inside the block."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PossibleUserWarning)
+        warnings.filterwarnings("ignore", message=".*no `val_dataloader`")
+        yield
+
+
+def fit(
+    task: SequenceTask,
+    data: Any,
+    val_data: Any = None,
+    *,
+    device: str | None = None,
+    **settings: Any,
+) -> SequenceTask:
+    """Train ``task`` on ``data`` (a loader or data module) with :func:`quiet_trainer`
+    (``validate`` when ``val_data`` is given); return it in eval mode."""
+    trainer = quiet_trainer(device=device, validate=val_data is not None, **settings)
+    with small_run_notices_hidden():
+        trainer.fit(task, data, val_data)
+    return task.eval()
+
+
+def predict(task: SequenceTask, loader: Any, *, device: str | None = None) -> Tensor:
+    """``task``'s predictions on every batch of ``loader``, concatenated (on the CPU)."""
+    with small_run_notices_hidden():
+        return torch.cat(quiet_trainer(device=device).predict(task, loader)).cpu()
+
+
+def step_loader(
+    dataset: Dataset, steps: int, batch_size: int, generator: torch.Generator | None = None
+) -> DataLoader:
+    """Shuffled batches of ``dataset``, repeated as often as ``steps`` batches need: the
+    data of a fixed number of optimiser steps (``fit(..., max_steps=steps)``)."""
+    repeats = -(-steps * batch_size // len(dataset))
+    return DataLoader(
+        ConcatDataset([dataset] * repeats),
+        batch_size=batch_size,
+        shuffle=True,
+        collate_fn=collate,
+        generator=generator,
+    )
