@@ -119,15 +119,10 @@ class SequenceDataModule(lightning.LightningDataModule):
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["dataset", "test_dataset"])
-        self.dataset = dataset
-        self.test_dataset = test_dataset
-        self.batch_size = batch_size
-        self.num_workers = num_workers
-        self.val_fraction = val_fraction
-        self.test_fraction = test_fraction
-        self.fold = fold
-        self.samples_per_group = samples_per_group
-        self.seed = seed
+        self.dataset, self.test_dataset = dataset, test_dataset
+        self.batch_size, self.num_workers = batch_size, num_workers
+        self.val_fraction, self.test_fraction, self.fold = val_fraction, test_fraction, fold
+        self.samples_per_group, self.seed = samples_per_group, seed
         self.groups: list[Hashable] | None = None
         self.labels: list[Hashable] | None = None
         self.train_indices: np.ndarray | None = None

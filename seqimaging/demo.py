@@ -33,7 +33,7 @@ from seqimaging.data import InMemory, SequenceDataModule
 from seqimaging.evaluation import diagnosis_scores
 from seqimaging.files import cached_folder
 from seqimaging.models.baselines import class_frequencies
-from seqimaging.report import GREY, REFLECTANCE, Report, interval, markdown_table
+from seqimaging.report import GREY, REFLECTANCE, Report, interval_rows, markdown_table
 from seqimaging.report.sections import diagnosis_figures, forecast_figures
 from seqimaging.runs import fresh_run_name
 from seqimaging.sample import collate
@@ -134,14 +134,10 @@ def diagnosis(config: DemoConfig, cache: Path, run: Path, report: Report, seed: 
 
 
 def _diagnosis_rows(results: dict) -> list[dict]:
-    return [
-        {
-            "model": name,
-            "balanced accuracy (95% CI)": interval(r["balanced_accuracy"]),
-            "macro F1 (95% CI)": interval(r["macro_f1"]),
-        }
-        for name, r in results.items()
-    ]
+    return interval_rows(
+        results,
+        {"balanced accuracy (95% CI)": "balanced_accuracy", "macro F1 (95% CI)": "macro_f1"},
+    )
 
 
 def forecasting(config: DemoConfig, cache: Path, run: Path, report: Report, seed: int, progress):

@@ -24,7 +24,7 @@ from torch.utils.data import Sampler
 
 from seqimaging.errors import SeqImagingError
 
-__all__ = ["GroupSampler", "split_groups"]
+__all__ = ["GroupSampler", "group_folds", "split_groups"]
 
 
 def _encode(values: Sequence[Any], name: str) -> np.ndarray:
@@ -162,6 +162,30 @@ def split_groups(
     return np.sort(rest), np.sort(val), np.sort(test)
 
 
+def group_folds(
+    groups: Sequence[Hashable], labels: Sequence[Hashable] | None, folds: int, *, seed: int = 0
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(train, test)`` indices of each fold of a ``folds``-fold cross-validation over groups.
+
+    The test sets are the stratified group folds of :func:`split_groups` (no validation
+    set), so they partition the samples and no group is in two of them.
+
+    Example:
+        >>> groups = [f"patient-{i // 2}" for i in range(12)]
+        >>> [len(test) for _, test in group_folds(groups, None, 3)]
+        [4, 4, 4]
+    """
+    return [
+        (train, test)
+        for train, _, test in (
+            split_groups(
+                groups, labels, val_fraction=0, test_fraction=1 / folds, fold=fold, seed=seed
+            )
+            for fold in range(folds)
+        )
+    ]
+
+
 class GroupSampler(Sampler[int]):
     """Sample indices group-aware and shard them over distributed ranks by itself.
 
@@ -220,13 +244,9 @@ class GroupSampler(Sampler[int]):
             raise SeqImagingError(f"num_replicas must be a positive int, got {num_replicas!r}")
         if not isinstance(rank, int) or not 0 <= rank < num_replicas:
             raise SeqImagingError(f"rank must be in [0, {num_replicas}), got {rank!r}")
-        self.groups = list(groups)
-        self.samples_per_group = samples_per_group
-        self.shuffle = shuffle
-        self.seed = seed
-        self.num_replicas = num_replicas
-        self.rank = rank
-        self.drop_last = drop_last
+        self.groups, self.samples_per_group = list(groups), samples_per_group
+        self.shuffle, self.seed = shuffle, seed
+        self.num_replicas, self.rank, self.drop_last = num_replicas, rank, drop_last
         self.generator = torch.Generator()
         self.set_epoch(0)
         codes = _encode(self.groups, "groups")

@@ -475,3 +475,16 @@ def test_loaders_never_draw_from_the_global_random_state():
     for make in (module.train_dataloader, module.val_dataloader, module.test_dataloader):
         next(iter(make()))
     assert torch.equal(torch.get_rng_state(), before)
+
+
+def test_group_folds_partition_the_samples_and_keep_groups_apart():
+    from seqimaging.splits import group_folds
+
+    groups = [f"p{i // 3}" for i in range(30)]
+    labels = [i // 3 % 2 for i in range(30)]
+    folds = group_folds(groups, labels, 5, seed=2)
+    tests = np.concatenate([test for _, test in folds])
+    assert sorted(tests.tolist()) == list(range(30))
+    for train, test in folds:
+        assert not {groups[i] for i in train} & {groups[i] for i in test}
+        assert len(train) + len(test) == 30

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).parents[1] / "seqimaging"
-BASE = {"errors", "_optional", "choices", "files", "runs"}  # plumbing under everything
+BASE = {"errors", "_optional", "choices", "files", "runs", "profiling"}  # plumbing under everything
 CONTRACT = BASE | {"sample", "splits", "transforms"}
 ALLOWED = {  # unit → the units it may import besides itself
     "errors": set(),
@@ -19,6 +19,7 @@ ALLOWED = {  # unit → the units it may import besides itself
     "choices": {"errors"},
     "files": set(),
     "runs": set(),
+    "profiling": set(),
     "sample": {"errors"},
     "splits": {"errors"},
     "transforms": set(),
@@ -29,7 +30,7 @@ ALLOWED = {  # unit → the units it may import besides itself
     "models": BASE,
     "evaluation": BASE,
     "report": CONTRACT | {"evaluation"},
-    "tasks": BASE | {"sample", "models", "evaluation"},
+    "tasks": BASE | {"sample", "data", "models", "evaluation"},
     # faces: each uses the layers below, never another face ...
     "demo": CONTRACT | {"data", "medical", "geo", "models", "evaluation", "report", "tasks"},
     "bench": CONTRACT

@@ -10,10 +10,7 @@ of ``C_in + H`` channels into ``4H`` gates (2 FLOPs per multiply-add); training 
 three times the forward (forward, input gradient, weight gradient).
 """
 
-import json
 import statistics
-import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,6 +22,7 @@ from torch import nn
 from seqimaging._optional import require
 from seqimaging.bench.record import BenchOptions, BenchRecord
 from seqimaging.models import ConvLSTM
+from seqimaging.profiling import median_times, peak_bytes
 from seqimaging.tasks.training import default_device
 
 
@@ -65,49 +63,6 @@ SETTINGS = (
 )
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def _median_times(
-    fns: dict[str, Callable[[], None]], repeats: int, warmup: int, device: torch.device
-) -> dict[str, float]:
-    """Median seconds of each function, calling them in alternation."""
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for rep in range(warmup + repeats):
-        for name, fn in fns.items():
-            _sync(device)
-            start = time.perf_counter()
-            fn()
-            _sync(device)
-            if rep >= warmup:
-                times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
-
-
-def _peak_bytes(fn: Callable[[], None], device: torch.device) -> int:
-    """Peak bytes allocated while ``fn`` runs, above what was allocated before."""
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-        before = torch.cuda.memory_allocated(device)
-        fn()
-        return torch.cuda.max_memory_allocated(device) - before
-    from torch.profiler import ProfilerActivity, profile
-
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        fn()
-    with tempfile.TemporaryDirectory() as tmp:
-        trace = Path(tmp) / "trace.json"
-        prof.export_chrome_trace(str(trace))
-        events = json.loads(trace.read_text())["traceEvents"]
-    memory = [e["args"] for e in events if e.get("name") == "[memory]"]
-    if not memory:
-        return 0
-    start = memory[0]["Total Allocated"] - memory[0]["Bytes"]
-    return max(m["Total Allocated"] for m in memory) - start
-
-
 def conv_peak(settings: tuple[Setting, ...], device: torch.device, autocast: bool) -> float:
     """Best conv2d GFLOP/s over each layer's convolution with all frames in one batch.
 
@@ -125,7 +80,7 @@ def conv_peak(settings: tuple[Setting, ...], device: torch.device, autocast: boo
                 with torch.autocast(device.type, torch.bfloat16, enabled=autocast):
                     F.conv2d(x, w, padding=padding)
 
-            seconds = _median_times({"conv": conv}, repeats=5, warmup=2, device=device)["conv"]
+            seconds = median_times({"conv": conv}, repeats=5, warmup=2, device=device)["conv"]
             best = max(best, flops / seconds / 1e9)
             c_in = h
     return best
@@ -171,13 +126,13 @@ def run_setting(
         ("train", {"torchgeo": peer_train, "ours": ours_train}, 3 * setting.forward_flops()),
         ("infer", {"torchgeo": peer_infer, "ours": ours_infer}, setting.forward_flops()),
     ]:
-        seconds = _median_times(fns, repeats, warmup, device)
+        seconds = median_times(fns, repeats, warmup, device)
         row[mode] = {
             "seconds": seconds,
             "speedup": seconds["torchgeo"] / seconds["ours"],
             "gflops": {name: flops / t / 1e9 for name, t in seconds.items()},
         }
-    memory = {"torchgeo": _peak_bytes(peer_train, device), "ours": _peak_bytes(ours_train, device)}
+    memory = {"torchgeo": peak_bytes(peer_train, device), "ours": peak_bytes(ours_train, device)}
     row["train_peak_bytes"] = memory
     row["train_memory_ratio"] = memory["ours"] / memory["torchgeo"]
     return row

@@ -70,20 +70,19 @@ from dataclasses import asdict, dataclass, replace
 from functools import partial
 from pathlib import Path
 
-import lightning as L
 import numpy as np
 from sklearn.metrics import confusion_matrix
 
 from seqimaging.bench.record import BenchOptions, BenchRecord
-from seqimaging.data import InMemory, SequenceDataModule
+from seqimaging.data import InMemory
 from seqimaging.evaluation import diagnosis_scores, ef_scores
 from seqimaging.medical import ACDC, CineDataset, CineRecord, CineSampling, MnMs
 from seqimaging.medical.phantoms import make_acdc_like, make_mnms_like
 from seqimaging.models.baselines import class_frequencies
-from seqimaging.report import bland_altman_figure, confusion_matrix_figure, interval
-from seqimaging.splits import split_groups
+from seqimaging.report import bland_altman_figure, confusion_matrix_figure, interval_rows
+from seqimaging.splits import group_folds
 from seqimaging.tasks import ClassificationTask, RegressionTask, SequenceTask
-from seqimaging.tasks.training import fit, predict
+from seqimaging.tasks.training import fit_predict
 
 SLICES = 3  # mid-ventricular slices, the channels of a frame
 
@@ -136,83 +135,70 @@ PUBLISHED_ACDC = (  # method, test accuracy, source
 )
 
 
-def bench_acdc(out: Path, options: BenchOptions) -> dict:
-    """Run the ACDC benchmark into ``out``; return what ``results.json`` holds."""
-    config = QUICK if options.quick else FULL
-    root = options.root or BenchRecord.stand_in_data(
-        out,
-        f"acdc-{config.train_per_class}+{config.test_per_class}-seed{options.seed}",
-        lambda d: make_acdc_like(
-            d, config.train_per_class, options.seed, test_per_class=config.test_per_class
-        ),
-    )
-    test = ACDC(root, "testing").records if (Path(root) / "testing").is_dir() else []
-    return _bench(
-        "acdc",
-        "ACDC",
-        out,
-        options,
-        config,
-        root=root,
-        train=ACDC(root, "training").records,
-        test=test,
-        class_names=ACDC.class_names,
-        ejection_fraction=ACDC.ejection_fraction,
-        published=PUBLISHED_ACDC,
-    )
+def _acdc_split(root: Path) -> tuple[list[CineRecord], list[CineRecord], int]:
+    """ACDC's official split: ``training/`` and, where present, ``testing/``."""
+    test = ACDC(root, "testing").records if (root / "testing").is_dir() else []
+    return ACDC(root, "training").records, test, 0
 
 
-def bench_mnms(out: Path, options: BenchOptions) -> dict:
-    """Run the M&Ms benchmark into ``out``; return what ``results.json`` holds."""
-    config = QUICK if options.quick else FULL
-    root = options.root or BenchRecord.stand_in_data(
-        out,
-        f"mnms-{config.train_per_class}+{config.test_per_class}-seed{options.seed}",
-        lambda d: make_mnms_like(
-            d, config.train_per_class, options.seed, test_per_class=config.test_per_class
-        ),
-    )
+def _mnms_split(root: Path) -> tuple[list[CineRecord], list[CineRecord], int]:
+    """M&Ms's official split: cines under ``Training`` and ``Testing`` (every cine trains
+    without a ``Training`` folder); and how many CSV subjects are not under ``root``."""
     data = MnMs(root, MnMs.information_csv(root))
     split = {
         folder: [r for r in data.records if folder in r.path.relative_to(root).parts]
         for folder in ("Training", "Testing")
     }
     train, test = (split["Training"], split["Testing"]) if split["Training"] else (data.records, [])
-    return _bench(
-        "mnms",
-        "M&Ms",
-        out,
-        options,
-        config,
-        root=root,
-        train=train,
-        test=test,
-        class_names=MnMs.class_names,
-        ejection_fraction=MnMs.ejection_fraction,
-        published=(),
-        missing=len(data.missing),
+    return train, test, len(data.missing)
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """A cine data set of the benchmark: its reader, official split, phantoms, anchors."""
+
+    name: str
+    title: str
+    dataset: type[ACDC | MnMs]
+    split: Callable[[Path], tuple[list[CineRecord], list[CineRecord], int]]
+    make_stand_in: Callable[..., Path]
+    published: tuple[tuple[str, float, str], ...] = ()
+
+
+COHORTS = {
+    "acdc": Cohort("acdc", "ACDC", ACDC, _acdc_split, make_acdc_like, PUBLISHED_ACDC),
+    "mnms": Cohort("mnms", "M&Ms", MnMs, _mnms_split, make_mnms_like),
+}
+
+
+def bench_acdc(out: Path, options: BenchOptions) -> dict:
+    """Run the ACDC benchmark into ``out``; return what ``results.json`` holds."""
+    return _bench(COHORTS["acdc"], out, options)
+
+
+def bench_mnms(out: Path, options: BenchOptions) -> dict:
+    """Run the M&Ms benchmark into ``out``; return what ``results.json`` holds."""
+    return _bench(COHORTS["mnms"], out, options)
+
+
+def _bench(cohort: Cohort, out: Path, options: BenchOptions) -> dict:
+    config = QUICK if options.quick else FULL
+    root = Path(
+        options.root
+        or BenchRecord.stand_in_data(
+            out,
+            f"{cohort.name}-{config.train_per_class}+{config.test_per_class}-seed{options.seed}",
+            lambda d: cohort.make_stand_in(
+                d, config.train_per_class, options.seed, test_per_class=config.test_per_class
+            ),
+        )
     )
-
-
-def _bench(
-    name: str,
-    dataset: str,
-    out: Path,
-    options: BenchOptions,
-    config: DiagnosisConfig,
-    *,
-    root: Path,
-    train: list[CineRecord],
-    test: list[CineRecord],
-    class_names: Sequence[str],
-    ejection_fraction: Callable[[CineRecord], float | None],
-    published: Sequence[tuple],
-    missing: int = 0,
-) -> dict:
+    train, test, missing = cohort.split(root)
+    class_names = cohort.dataset.class_names
     stand_in = options.root is None
     classes = [class_names[c] for c in sorted({r.label for r in train})]
     train, test, left_out = _known_classes(train, test, class_names, classes)
-    source = "phantoms (written once, before the timed run)" if stand_in else dataset
+    source = "phantoms (written once, before the timed run)" if stand_in else cohort.title
     notes = [
         f"{source} in `{root}`: {len(train)} training and {len(test)} test patients, "
         f"classes {', '.join(classes)}"
@@ -222,9 +208,9 @@ def _bench(
     if missing:
         notes.append(f"{missing} subjects of the information CSV not found under the root")
     record = BenchRecord(
-        name,
+        cohort.name,
         out,
-        f"{dataset} diagnosis and LV ejection fraction",
+        f"{cohort.title} diagnosis and LV ejection fraction",
         data="; ".join(notes),
         stand_in=stand_in,
         split=(f"official, {len(train)} training → {len(test)} test patients; " if test else "")
@@ -233,8 +219,8 @@ def _bench(
         seed=options.seed,
     )
     sampling = config.sampling()
-    train = _load(train, sampling, ejection_fraction)
-    test = _load(test, sampling, ejection_fraction)
+    train = _load(train, sampling, cohort.dataset.ejection_fraction)
+    test = _load(test, sampling, cohort.dataset.ejection_fraction)
 
     diagnosis = {}
     if test:
@@ -244,7 +230,7 @@ def _bench(
     diagnosis["cross_validation"] = _diagnosis(
         _folds(_labels_only(train), config.folds, options.seed), classes, config, options
     )
-    _report_diagnosis(record, diagnosis, published, stand_in, config.bootstrap)
+    _report_diagnosis(record, diagnosis, cohort.published, stand_in, config.bootstrap)
 
     train, test = _with_ef(train), _with_ef(test)
     ef = None
@@ -260,7 +246,7 @@ def _bench(
         "ejection_fraction": ef,
         "published": [
             {"method": method, "accuracy": accuracy, "source": source, "data": "ACDC test set"}
-            for method, accuracy, source in published
+            for method, accuracy, source in cohort.published
         ],
         "left_out_test_patients": left_out,
     }
@@ -354,30 +340,41 @@ def _folds(samples: list[dict], folds: int, seed: int) -> list[tuple[list, list]
     """``(train, test)`` samples of each cross-validation fold (groups: patients)."""
     groups = [s["meta"]["group"] for s in samples]
     labels = [int(s["label"]) for s in samples]
-    parts = []
-    for fold in range(folds):
-        train, _, test = split_groups(
-            groups, labels, val_fraction=0, test_fraction=1 / folds, fold=fold, seed=seed
-        )
-        parts.append(([samples[i] for i in train], [samples[i] for i in test]))
-    return parts
+    return [
+        ([samples[i] for i in train], [samples[i] for i in test])
+        for train, test in group_folds(groups, labels, folds, seed=seed)
+    ]
 
 
-def _fit_predict(
-    make_task: Callable[[], SequenceTask],
-    train: list[dict],
-    test: list[dict],
+def _out_of_fold(
+    make_task: Callable[[list[dict]], SequenceTask],
+    parts: list[tuple[list, list]],
     config: DiagnosisConfig,
     options: BenchOptions,
 ) -> np.ndarray:
-    """Seed, build the task, train it for the fixed epochs and predict ``test``."""
-    L.seed_everything(options.seed, verbose=False)
-    task = make_task()
-    data = SequenceDataModule(
-        train, test_dataset=test, batch_size=config.batch_size, val_fraction=0, seed=options.seed
-    )
-    fit(task, data, device=options.device, max_epochs=config.epochs)
-    return predict(task, data.test_dataloader(), device=options.device).numpy()
+    """Each part's model, trained for the fixed epochs, on its test patients, pooled."""
+    return fit_predict(
+        make_task,
+        parts,
+        batch_size=config.batch_size,
+        seed=options.seed,
+        device=options.device,
+        max_epochs=config.epochs,
+    ).numpy()
+
+
+def _pooled(parts: list[tuple[list, list]], predictions: dict[str, list]) -> dict:
+    """What every pooled evaluation records: sizes, and the predictions per test patient."""
+    test = [s for _, part in parts for s in part]
+    return {
+        "train_patients": [len(train) for train, _ in parts],
+        "test_patients": len(test),
+        "predictions": {
+            "id": [s["meta"]["id"] for s in test],
+            "fold": [k for k, (_, part) in enumerate(parts) for _ in part],
+            **predictions,
+        },
+    }
 
 
 def _diagnosis(
@@ -387,8 +384,7 @@ def _diagnosis(
     options: BenchOptions,
 ) -> dict:
     """Train the classifiers on each part, predict its test patients; score them pooled."""
-    test = [s for _, part in parts for s in part]
-    y = np.array([int(s["label"]) for s in test])
+    y = np.array([int(s["label"]) for _, part in parts for s in part])
     frequencies = [
         class_frequencies([int(s["label"]) for s in train], len(classes)) for train, _ in parts
     ]
@@ -398,23 +394,11 @@ def _diagnosis(
         )
     }
     for label, (classifier, _) in MODELS.items():
-        make_task = partial(
-            ClassificationTask,
-            classifier,
-            in_channels=SLICES,
-            num_classes=len(classes),
-            class_names=classes,
-            lr=config.lr,
-            scheduler="cosine",
-            model_kwargs=config.model_kwargs(),
-        )
-        probabilities[label] = np.concatenate(
-            [_fit_predict(make_task, train, part, config, options) for train, part in parts]
-        )
+        make_task = partial(_classifier, classifier, classes, config)
+        probabilities[label] = _out_of_fold(make_task, parts, config, options)
     predicted = {label: p.argmax(axis=1) for label, p in probabilities.items()}
-    return {
-        "train_patients": [len(train) for train, _ in parts],
-        "test_patients": len(test),
+    outcome = {"label": y.tolist()} | {k: p.tolist() for k, p in predicted.items()}
+    return _pooled(parts, outcome) | {
         "classes": classes,
         "scores": {
             label: diagnosis_scores(y, p, classes, config.bootstrap, options.seed)
@@ -424,70 +408,73 @@ def _diagnosis(
             label: confusion_matrix(y, p, labels=range(len(classes))).tolist()
             for label, p in predicted.items()
         },
-        "predictions": {
-            "id": [s["meta"]["id"] for s in test],
-            "fold": [k for k, (_, part) in enumerate(parts) for _ in part],
-            "label": y.tolist(),
-            **{label: p.tolist() for label, p in predicted.items()},
-        },
         "probabilities": {label: p.tolist() for label, p in probabilities.items()},
     }
+
+
+def _classifier(
+    classifier: str, classes: list[str], config: DiagnosisConfig, train: list[dict]
+) -> ClassificationTask:
+    """A classifier of ``classes`` (the training patients do not change how it is made)."""
+    return ClassificationTask(
+        classifier,
+        in_channels=SLICES,
+        num_classes=len(classes),
+        class_names=classes,
+        lr=config.lr,
+        scheduler="cosine",
+        model_kwargs=config.model_kwargs(),
+    )
+
+
+def _regressor(regressor: str, config: DiagnosisConfig, train: list[dict]) -> RegressionTask:
+    """An EF regressor whose targets are standardised by ``train``'s EFs."""
+    targets = [float(s["target"][0]) for s in train]
+    return RegressionTask(
+        regressor,
+        in_channels=SLICES,
+        target_mean=float(np.mean(targets)),
+        target_std=float(np.std(targets)) or 1.0,
+        lr=config.lr,
+        scheduler="cosine",
+        model_kwargs=config.model_kwargs(),
+    )
 
 
 def _ejection_fraction(
     parts: list[tuple[list, list]], config: DiagnosisConfig, options: BenchOptions
 ) -> dict:
     """Train the regressors on each part, predict its test patients' EF; score them pooled."""
-    test = [s for _, part in parts for s in part]
-    ef = np.array([float(s["target"][0]) for s in test])
+    ef = np.array([float(s["target"][0]) for _, part in parts for s in part])
     predictions = {
         MEAN: np.concatenate(
             [np.full(len(part), np.mean([s["target"][0] for s in train])) for train, part in parts]
         )
     }
     for label, (_, regressor) in MODELS.items():
-        fits = []
-        for train, part in parts:
-            targets = [float(s["target"][0]) for s in train]
-            make_task = partial(
-                RegressionTask,
-                regressor,
-                in_channels=SLICES,
-                target_mean=float(np.mean(targets)),
-                target_std=float(np.std(targets)) or 1.0,
-                lr=config.lr,
-                scheduler="cosine",
-                model_kwargs=config.model_kwargs(),
-            )
-            fits.append(_fit_predict(make_task, train, part, config, options)[:, 0])
-        predictions[label] = np.concatenate(fits)
-    return {
-        "train_patients": [len(train) for train, _ in parts],
-        "test_patients": len(test),
+        make_task = partial(_regressor, regressor, config)
+        predictions[label] = _out_of_fold(make_task, parts, config, options)[:, 0]
+    outcome = {"ef": ef.tolist()} | {k: p.tolist() for k, p in predictions.items()}
+    return _pooled(parts, outcome) | {
         "scores": {
             label: ef_scores(ef, p, config.bootstrap, options.seed)
             for label, p in predictions.items()
         },
-        "predictions": {
-            "id": [s["meta"]["id"] for s in test],
-            "fold": [k for k, (_, part) in enumerate(parts) for _ in part],
-            "ef": ef.tolist(),
-            **{label: p.tolist() for label, p in predictions.items()},
-        },
     }
+
+
+DIAGNOSIS_COLUMNS = {
+    "accuracy": "accuracy",
+    "balanced accuracy": "balanced_accuracy",
+    "macro F1": "macro_f1",
+    "macro AUROC": "macro_auroc",
+}
 
 
 def _diagnosis_rows(result: dict, published: Sequence[tuple], stand_in: bool) -> list[dict]:
     rows = [
-        {
-            "model": label,
-            "accuracy": interval(s["accuracy"]),
-            "balanced accuracy": interval(s["balanced_accuracy"]),
-            "macro F1": interval(s["macro_f1"]),
-            "macro AUROC": interval(s["macro_auroc"]),
-            "source": "this run" + (" (baseline)" if label == MAJORITY else ""),
-        }
-        for label, s in result["scores"].items()
+        row | {"source": "this run" + (" (baseline)" if row["model"] == MAJORITY else "")}
+        for row in interval_rows(result["scores"], DIAGNOSIS_COLUMNS)
     ]
     caveat = "; not comparable with phantoms" if stand_in else ""
     rows += [
@@ -502,30 +489,28 @@ def _diagnosis_rows(result: dict, published: Sequence[tuple], stand_in: bool) ->
 
 
 def _class_rows(result: dict) -> list[dict]:
-    def cell(value: list | None) -> str:
-        return "–" if value is None else interval(value, 2)
-
-    return [
-        {"class": name}
-        | {
-            f"{label} {key[:4]}.": cell(s[key][name])
+    """Per class, each model's sensitivity and specificity."""
+    by_class = {
+        name: {
+            f"{label} {key[:4]}.": s[key][name]
             for label, s in result["scores"].items()
             for key in ("sensitivity", "specificity")
         }
         for name in result["classes"]
-    ]
+    }
+    columns = next(iter(by_class.values()))
+    return interval_rows(by_class, {c: c for c in columns}, key="class", digits=2)
 
 
 def _ef_rows(result: dict) -> list[dict]:
+    intervals = interval_rows(result["scores"], {"MAE [EF points]": ("mae", 1), "R²": ("r2", 2)})
     return [
-        {
-            "model": label,
-            "MAE [EF points]": interval(s["mae"], 1),
-            "R²": interval(s["r2"], 2),
+        row
+        | {
             "bias [points]": f"{s['bias']:.1f}",
             "95% limits of agreement [points]": "{:.1f} to {:.1f}".format(
                 *s["limits_of_agreement"]
             ),
         }
-        for label, s in result["scores"].items()
+        for row, s in zip(intervals, result["scores"].values(), strict=True)
     ]

@@ -34,17 +34,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import lightning as L
-import numpy as np
 import torch
 import xarray as xr
 
-from seqimaging._optional import require
-from seqimaging.bench.record import BenchOptions, BenchRecord
+from seqimaging.bench.record import BenchOptions, BenchRecord, ForecasterSizes
 from seqimaging.errors import DatasetNotFoundError
 from seqimaging.evaluation import CaseScores, case_scores, pooled_scores
 from seqimaging.geo import CubeWindows, read_fmi_radar
+from seqimaging.geo.radar import crop_to_coverage, log_rain, rain_from_log
 from seqimaging.geo.synthetic import make_radar_events
-from seqimaging.models.baselines import persistence
+from seqimaging.models.baselines import optical_flow_extrapolation, persistence
+from seqimaging.models.tiling import tiled_forecast
 from seqimaging.report import RAIN_RATE, curves_figure, image_strip_figure, interval
 from seqimaging.tasks import ForecastTask
 from seqimaging.tasks.training import fit, step_loader
@@ -58,31 +58,14 @@ GOAL = "The goal: beat persistence at every lead time, and match pysteps' CSI at
 
 
 @dataclass(frozen=True)
-class RadarConfig:
+class RadarConfig(ForecasterSizes):
     """Training sizes; :data:`FULL` by default, :data:`QUICK` for the smoke run."""
 
-    patch: int
-    steps: int
-    batch_size: int
-    hidden_channels: tuple[int, ...]
-    width: int
-    stride: int
-    lr: float
-    bootstrap: int
+    patch: int = 64  # pixels per side of the training patches
 
 
-FULL = RadarConfig(64, 500, 8, (32, 32), 8, 4, 2e-3, 2000)
-QUICK = RadarConfig(16, 4, 2, (8,), 4, 2, 2e-3, 200)
-
-
-def to_model(rain: torch.Tensor) -> torch.Tensor:
-    """Rain rate (mm/h) → the model's scale: ``(log10(R + 0.1) + 1) / 3`` (0 for no rain)."""
-    return (torch.log10(rain.clamp_min(0) + 0.1) + 1) / 3
-
-
-def from_model(values: torch.Tensor) -> torch.Tensor:
-    """The inverse of :func:`to_model`, clipped to 0–200 mm/h (no radar sees more)."""
-    return (10 ** (3 * values.clamp(0, to_model(torch.tensor(200.0))) - 1) - 0.1).clamp_min(0)
+FULL = RadarConfig(500, 8, (32, 32), 8, 4, 2e-3, 2000, patch=64)
+QUICK = RadarConfig(4, 2, (8,), 4, 2, 2e-3, 200, patch=16)
 
 
 def load_event(root: Path, event: str) -> xr.DataArray:
@@ -93,10 +76,7 @@ def load_event(root: Path, event: str) -> xr.DataArray:
             f"{folder} does not exist; expected the FMI radar event folders {TRAIN_EVENT}/ and "
             f"{TEST_EVENT}/ under --root (see data_cards/fmi_radar.md for where to get them)"
         )
-    rain = read_fmi_radar(folder).load()
-    covered = np.isfinite(rain.values).all(axis=(0, 1))
-    rows, cols = np.flatnonzero(covered.any(1)), np.flatnonzero(covered.any(0))
-    return rain.isel(y=slice(rows[0], rows[-1] + 1), x=slice(cols[0], cols[-1] + 1))
+    return crop_to_coverage(read_fmi_radar(folder).load())
 
 
 def train_forecaster(
@@ -104,7 +84,7 @@ def train_forecaster(
 ) -> ForecastTask:
     """The ConvLSTM forecaster trained on random patches of ``rain`` (one event)."""
     L.seed_everything(seed, verbose=False)
-    cube = rain.copy(data=to_model(torch.from_numpy(rain.values)).numpy())
+    cube = rain.copy(data=log_rain(torch.from_numpy(rain.values)).numpy())
     windows = CubeWindows(
         cube,
         CONTEXT,
@@ -116,61 +96,10 @@ def train_forecaster(
         transform=RandomTurn(),
     )
     loader = step_loader(windows, config.steps, config.batch_size)
-    task = ForecastTask(
-        "convlstm_forecaster",
-        horizon=HORIZON,
-        model_kwargs={
-            "stride": config.stride,
-            "width": config.width,
-            "hidden_channels": list(config.hidden_channels),
-        },
-        loss="l1",
-        lr=config.lr,
-        scheduler="cosine",
-        teacher_forcing=0.5,
-        teacher_forcing_steps=config.steps // 2,
+    task = config.task(
+        HORIZON, loss="l1", teacher_forcing=0.5, teacher_forcing_steps=config.steps // 2
     )
     return fit(task, loader, device=device, max_steps=config.steps)
-
-
-def forecast_grid(task: ForecastTask, context: torch.Tensor, patch: int) -> torch.Tensor:
-    """The model's forecast ``[1, K, 1, H, W]`` (mm/h) of a whole grid, in windows of the
-    training patch size.
-
-    The encoder's GroupNorm normalises over the image it sees, so the model meets the
-    statistics it was trained on only in patches of that size: MONAI's sliding-window
-    inference runs it on windows overlapping by half and blends them with Gaussian
-    weights. ``context`` is ``[T, 1, H, W]`` mm/h, NaN outside the coverage.
-    """
-    inferers = require("monai.inferers", extra="medical")
-    steps = context.shape[0]
-    stacked = torch.cat([to_model(torch.nan_to_num(context)), context.isfinite().float()])
-
-    def predict(windows: torch.Tensor) -> torch.Tensor:  # [N, 2T, p, p] → [N, K, p, p]
-        frames, mask = windows[:, :steps, None], windows[:, steps:, None] > 0.5
-        return task.model(frames, mask=mask)[:, :, 0].contiguous()
-
-    with torch.no_grad():
-        blended = inferers.sliding_window_inference(
-            stacked[:, 0][None], patch, 16, predict, overlap=0.5, mode="gaussian"
-        )
-    return from_model(blended[:, :, None])
-
-
-def pysteps_nowcast(context: np.ndarray, horizon: int) -> np.ndarray:
-    """pysteps' extrapolation nowcast of ``context`` ``[T, H, W]`` (mm/h, NaN outside)."""
-    require("pysteps", extra="bench")
-    require("cv2", extra="bench")  # pysteps' Lucas–Kanade uses OpenCV
-    from pysteps import motion, nowcasts
-    from pysteps.utils import transformation
-
-    metadata = {"transform": None, "zerovalue": 0.0, "threshold": 0.1, "unit": "mm/h"}
-    db, _ = transformation.dB_transform(context, metadata, threshold=0.1, zerovalue=-15.0)
-    db[~np.isfinite(db)] = -15.0
-    velocity = motion.get_method("LK")(db)
-    forecast = nowcasts.get_method("extrapolation")(db[-1], velocity, horizon)
-    rain, _ = transformation.dB_transform(forecast, threshold=-10.0, inverse=True)
-    return np.nan_to_num(rain, nan=0.0)
 
 
 def evaluate(task: ForecastTask, rain: xr.DataArray, config: RadarConfig) -> dict:
@@ -185,9 +114,16 @@ def evaluate(task: ForecastTask, rain: xr.DataArray, config: RadarConfig) -> dic
         truth = values[start + CONTEXT : start + CONTEXT + HORIZON][None]
         mask = covered[start + CONTEXT : start + CONTEXT + HORIZON][None]
         forecasts = {
-            "ConvLSTM": forecast_grid(task, context, config.patch),
+            "ConvLSTM": rain_from_log(
+                tiled_forecast(
+                    task.model,
+                    log_rain(torch.nan_to_num(context)),
+                    context.isfinite(),
+                    config.patch,
+                )
+            ),
             "persistence": persistence(torch.nan_to_num(context)[None], HORIZON),
-            "pysteps": torch.from_numpy(pysteps_nowcast(context[:, 0].numpy(), HORIZON))[
+            "pysteps": torch.from_numpy(optical_flow_extrapolation(context[:, 0].numpy(), HORIZON))[
                 None, :, None
             ].float(),
         }

@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from seqimaging.files import cached_folder, write_json
 from seqimaging.report import Report
 from seqimaging.runs import environment
+from seqimaging.tasks import ForecastTask
 
 STAND_IN_WARNING = (
     "GENERATED STAND-IN DATA, NOT THE REAL DATA SET: these numbers only show that the "
@@ -44,6 +45,44 @@ class BenchOptions:
     quick: bool = False
     seed: int = 0
     device: str | None = None
+
+
+@dataclass(frozen=True)
+class ForecasterSizes:
+    """Sizes of a benchmark's ConvLSTM forecaster and its fixed training budget.
+
+    Args:
+        steps: optimiser steps.
+        batch_size: windows per step.
+        hidden_channels: ConvLSTM channels per layer.
+        width: the encoder's stem channels.
+        stride: the encoder's output stride.
+        lr: AdamW's learning rate, decayed by a cosine schedule over the steps.
+        bootstrap: resamples of the confidence intervals.
+    """
+
+    steps: int
+    batch_size: int
+    hidden_channels: tuple[int, ...]
+    width: int
+    stride: int
+    lr: float
+    bootstrap: int
+
+    def task(self, horizon: int, **options: Any) -> ForecastTask:
+        """The untrained forecaster of ``horizon`` frames; ``options`` as ForecastTask's."""
+        return ForecastTask(
+            "convlstm_forecaster",
+            horizon=horizon,
+            model_kwargs={
+                "stride": self.stride,
+                "width": self.width,
+                "hidden_channels": list(self.hidden_channels),
+            },
+            lr=self.lr,
+            scheduler="cosine",
+            **options,
+        )
 
 
 class BenchRecord:

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import torch
 import xarray as xr
 
 from seqimaging.geo.layout import Layout
@@ -40,6 +41,27 @@ def rain_rate(dbz: xr.DataArray, a: float = 200.0, b: float = 1.6) -> xr.DataArr
     rate = (10 ** (dbz / 10) / a) ** (1 / b)
     rate = xr.where(dbz <= UNDETECT_DBZ, 0.0, rate).where(dbz.notnull())
     return rate.assign_attrs(dbz.attrs | {"units": "mm/h"})
+
+
+def log_rain(rain: torch.Tensor) -> torch.Tensor:
+    """Rain rate (mm/h) → ``(log10(R + 0.1) + 1) / 3``: about [0, 1], 0 for no rain.
+
+    The scale a model learns rain on: the logarithm keeps drizzle and downpours in one
+    range, so that an L1 loss keeps dry pixels dry.
+    """
+    return (torch.log10(rain.clamp_min(0) + 0.1) + 1) / 3
+
+
+def rain_from_log(values: torch.Tensor) -> torch.Tensor:
+    """The inverse of :func:`log_rain`, clipped to 0–200 mm/h (no radar sees more)."""
+    return (10 ** (3 * values.clamp(0, log_rain(torch.tensor(200.0))) - 1) - 0.1).clamp_min(0)
+
+
+def crop_to_coverage(cube: xr.DataArray) -> xr.DataArray:
+    """``cube`` cropped to the bounding box of the pixels valid in every frame and band."""
+    covered = np.isfinite(cube.values).all(axis=(0, 1))
+    rows, cols = np.flatnonzero(covered.any(1)), np.flatnonzero(covered.any(0))
+    return cube.isel(y=slice(rows[0], rows[-1] + 1), x=slice(cols[0], cols[-1] + 1))
 
 
 def read_fmi_radar(

@@ -89,11 +89,6 @@ class ACDC(CineDataset):
         if not path.is_file():
             raise DataError(f"{path}: no such file; expected the patient's 4D cine")
         info = self.read_info(folder / "Info.cfg")
-        group = info["Group"]
-        if group not in self.class_names:
-            raise DataError(
-                f"{folder / 'Info.cfg'}: Group is {group!r}; expected one of {self.class_names}"
-            )
         for key in ("ED", "ES"):
             if not 1 <= info[key] <= info["NbFrame"]:
                 raise DataError(
@@ -103,7 +98,7 @@ class ACDC(CineDataset):
         return CineRecord(
             id=folder.name,
             path=path,
-            label=self.class_names.index(group),
+            label=self.class_index(info["Group"], "Group", folder.name, folder / "Info.cfg"),
             ed=info["ED"] - 1,
             es=info["ES"] - 1,
             n_frames=info["NbFrame"],

@@ -92,6 +92,15 @@ class CineDataset(Dataset):
         labelled = all(r.label is not None for r in chosen)
         self.labels = [r.label for r in chosen] if labelled and chosen else None
 
+    def class_index(self, name: str, column: str, subject: str, where: Path) -> int:
+        """The index of class ``name`` in :attr:`class_names`, or a :class:`DataError`
+        naming the file ``where``, the subject and the ``column`` it was read from."""
+        if name not in self.class_names:
+            raise DataError(
+                f"{where}: {subject} has {column} {name!r}; expected one of {self.class_names}"
+            )
+        return self.class_names.index(name)
+
     def __len__(self) -> int:
         return len(self._index)
 

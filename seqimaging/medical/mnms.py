@@ -4,7 +4,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from seqimaging.errors import DataError, DatasetNotFoundError
+from seqimaging.errors import DatasetNotFoundError
 from seqimaging.medical.base import CineDataset, CineRecord, parse_number, read_rows
 from seqimaging.medical.sampling import CineSampling
 from seqimaging.medical.volumes import lv_ejection_fraction, read_mask
@@ -65,16 +65,11 @@ class MnMs(CineDataset):
             if path is None:
                 self.missing.append(code)
                 continue
-            if row["Pathology"] not in self.class_names:
-                raise DataError(
-                    f"{csv}: subject {code} has Pathology {row['Pathology']!r}; expected one "
-                    f"of {self.class_names}"
-                )
             records.append(
                 CineRecord(
                     id=code,
                     path=path,
-                    label=self.class_names.index(row["Pathology"]),
+                    label=self.class_index(row["Pathology"], "Pathology", code, csv),
                     ed=parse_number(row["ED"], f"ED of {code}", csv, int),
                     es=parse_number(row["ES"], f"ES of {code}", csv, int),
                     info={new: row.get(old) for old, new in self.info_columns.items()},

@@ -51,16 +51,11 @@ class Sunnybrook(CineDataset):
             path = root / self.cine_pattern.format(subject=subject)
             if not path.is_file():
                 raise DataError(f"{path}: no such file; expected the cine {table} lists")
-            if row["group"] not in self.class_names:
-                raise DataError(
-                    f"{table}: {subject} has group {row['group']!r}; expected one of "
-                    f"{self.class_names}"
-                )
             records.append(
                 CineRecord(
                     id=subject,
                     path=path,
-                    label=self.class_names.index(row["group"]),
+                    label=self.class_index(row["group"], "group", subject, table),
                     target=(parse_number(row["lv_ef_percent"], "lv_ef_percent", table),),
                     ed=parse_number(row["ed_frame"], f"ed_frame of {subject}", table, int),
                     es=parse_number(row["es_frame"], f"es_frame of {subject}", table, int),

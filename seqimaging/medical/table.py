@@ -53,11 +53,6 @@ class CineTable(CineDataset):
             path = csv.parent / row["path"]
             if not path.exists():
                 raise DataError(f"{csv}: line {number}: {path} does not exist; expected a cine")
-            if labelled and row["label"] not in self.class_names:
-                raise DataError(
-                    f"{csv}: line {number}: label {row['label']!r}; expected one of "
-                    f"{self.class_names}"
-                )
             phases = {
                 key: parse_number(row[key], f"line {number}: {key}", csv, int)
                 for key in ("ed", "es")
@@ -68,7 +63,11 @@ class CineTable(CineDataset):
                     id=row["path"],
                     path=path,
                     group=row.get("group") or row["path"],
-                    label=self.class_names.index(row["label"]) if labelled else None,
+                    label=(
+                        self.class_index(row["label"], "label", f"line {number}", csv)
+                        if labelled
+                        else None
+                    ),
                     target=tuple(parse_number(row[t], f"line {number}: {t}", csv) for t in targets)
                     or None,
                     **phases,

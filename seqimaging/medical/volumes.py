@@ -17,7 +17,7 @@ def lv_ejection_fraction(ed: np.ndarray, es: np.ndarray) -> float | None:
         75.0
     """
     edv = np.count_nonzero(ed)
-    return 100.0 * (edv - np.count_nonzero(es)) / edv if edv else None
+    return float(100.0 * (edv - np.count_nonzero(es)) / edv) if edv else None
 
 
 def read_mask(path: Path) -> np.ndarray:

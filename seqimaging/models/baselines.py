@@ -3,6 +3,8 @@
 - :func:`persistence`: every future frame is the last valid context frame;
 - :func:`linear_extrapolation`: the last frame moved on by its last change,
   ``x_t + h (x_t − x_{t−1})``;
+- :func:`optical_flow_extrapolation`: pysteps' nowcast, the radar field's standard
+  baseline (Lucas–Kanade motion, semi-Lagrangian advection of the last frame);
 - :func:`class_frequencies`: the majority-class baseline's probabilities (the training
   labels' frequencies, whose argmax is the majority class);
 - the static single-frame baseline is a model: ``static_classifier`` /
@@ -19,6 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from seqimaging._optional import require
 from seqimaging.errors import ShapeError
 from seqimaging.models.blocks import unpack_batch
 from seqimaging.models.registry import register_model
@@ -45,6 +48,29 @@ def linear_extrapolation(frames: Tensor, horizon: int, lengths: Tensor | None = 
     change = last - last_frame(frames, lengths, back=1)[:, None]
     leads = torch.arange(1, horizon + 1, dtype=frames.dtype, device=frames.device)
     return last + leads.reshape(1, -1, 1, 1, 1) * change
+
+
+def optical_flow_extrapolation(context: np.ndarray, horizon: int) -> np.ndarray:
+    """pysteps' extrapolation nowcast of rain ``context`` ``[T, H, W]`` (mm/h, NaN outside
+    coverage) → ``[horizon, H, W]`` mm/h, as pysteps' examples make it.
+
+    Rain rate to dB (threshold 0.1 mm/h, −15 dB below), Lucas–Kanade optical flow
+    (``pysteps.motion`` ``"LK"``, with OpenCV) on the context, semi-Lagrangian advection of
+    the last frame (``pysteps.nowcasts`` ``"extrapolation"``), back to mm/h (below −10 dB
+    is no rain). Needs the ``bench`` extra (pysteps, OpenCV).
+    """
+    require("pysteps", extra="bench")
+    require("cv2", extra="bench")
+    from pysteps import motion, nowcasts
+    from pysteps.utils import transformation
+
+    metadata = {"transform": None, "zerovalue": 0.0, "threshold": 0.1, "unit": "mm/h"}
+    db, _ = transformation.dB_transform(context, metadata, threshold=0.1, zerovalue=-15.0)
+    db[~np.isfinite(db)] = -15.0
+    velocity = motion.get_method("LK")(db)
+    forecast = nowcasts.get_method("extrapolation")(db[-1], velocity, horizon)
+    rain, _ = transformation.dB_transform(forecast, threshold=-10.0, inverse=True)
+    return np.nan_to_num(rain, nan=0.0)
 
 
 def class_frequencies(labels: Sequence[int], num_classes: int) -> np.ndarray:

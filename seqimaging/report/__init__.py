@@ -2,7 +2,7 @@
 
 from seqimaging.files import write_json
 from seqimaging.report.callback import TestReport
-from seqimaging.report.document import Report, interval, markdown_table
+from seqimaging.report.document import Report, interval, interval_rows, markdown_table
 from seqimaging.report.importance import temporal_occlusion
 from seqimaging.report.logs import epoch_metrics, loss_curves_figure
 from seqimaging.report.plots import (
@@ -35,6 +35,7 @@ __all__ = [
     "image_strip_figure",
     "importance_figure",
     "interval",
+    "interval_rows",
     "loss_curves_figure",
     "markdown_table",
     "save_figure",

@@ -15,7 +15,7 @@ Example:
 """
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -25,6 +25,7 @@ from lightning.pytorch.utilities.warnings import PossibleUserWarning
 from torch import Tensor
 from torch.utils.data import ConcatDataset, DataLoader, Dataset
 
+from seqimaging.data import SequenceDataModule
 from seqimaging.sample import collate
 from seqimaging.tasks.base import SequenceTask
 from seqimaging.tasks.checkpoints import SafeCheckpointIO
@@ -112,3 +113,28 @@ def step_loader(
         collate_fn=collate,
         generator=generator,
     )
+
+
+def fit_predict(
+    make_task: Callable[[Sequence[dict]], SequenceTask],
+    parts: Sequence[tuple[Sequence[dict], Sequence[dict]]],
+    *,
+    batch_size: int,
+    seed: int,
+    device: str | None = None,
+    **settings: Any,
+) -> Tensor:
+    """For each ``(train, test)`` part: seed, build ``make_task(train)``, train it on
+    ``train`` with :func:`fit` (``settings``: the budget), predict ``test``; return the
+    predictions of all parts' test samples in order (out-of-fold predictions, for
+    cross-validation)."""
+    predictions = []
+    for train, test in parts:
+        L.seed_everything(seed, verbose=False)
+        task = make_task(train)
+        data = SequenceDataModule(
+            train, test_dataset=test, batch_size=batch_size, val_fraction=0, seed=seed
+        )
+        fit(task, data, device=device, **settings)
+        predictions.append(predict(task, data.test_dataloader(), device=device))
+    return torch.cat(predictions)

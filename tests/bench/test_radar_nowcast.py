@@ -13,11 +13,7 @@ from seqimaging.bench.radar_nowcast import (
     TEST_EVENT,
     TRAIN_EVENT,
     bench,
-    forecast_grid,
-    from_model,
     load_event,
-    pysteps_nowcast,
-    to_model,
 )
 from seqimaging.bench.record import STAND_IN_WARNING, BenchOptions
 from seqimaging.errors import DatasetNotFoundError
@@ -25,38 +21,6 @@ from seqimaging.errors import DatasetNotFoundError
 pytest.importorskip("rasterio")
 pytest.importorskip("pysteps")
 pytest.importorskip("cv2")
-
-
-def test_model_scale_round_trips_rain_rate():
-    rain = torch.tensor([0.0, 0.1, 0.5, 1.0, 5.0, 30.0, 150.0])
-    torch.testing.assert_close(from_model(to_model(rain)), rain, atol=1e-4, rtol=1e-4)
-    assert to_model(torch.tensor(0.0)) == 0
-    assert from_model(torch.tensor(5.0)) == pytest.approx(200.0, rel=1e-3)
-
-
-def test_pysteps_extrapolation_follows_a_moving_field():
-    y, x = np.mgrid[0:64, 0:64]
-    frames = np.stack(
-        [
-            8 * np.exp(-((x - 20 - 1.5 * t) ** 2 + (y - 30) ** 2) / 40.0)
-            for t in range(CONTEXT + HORIZON)
-        ]
-    )
-    forecast = pysteps_nowcast(frames[:CONTEXT], HORIZON)
-    truth = frames[CONTEXT:]
-    persistence = np.abs(frames[CONTEXT - 1] - truth).mean()
-    assert np.abs(forecast - truth).mean() < 0.3 * persistence
-
-
-def test_windowed_forecast_of_persistence_is_the_last_frame_everywhere():
-    from seqimaging.tasks import ForecastTask
-
-    context = 10 * torch.rand(CONTEXT, 1, 45, 37) ** 2
-    context[:, :, :5] = float("nan")  # outside the coverage
-    forecast = forecast_grid(ForecastTask("persistence_forecaster", horizon=HORIZON), context, 16)
-    assert forecast.shape == (1, HORIZON, 1, 45, 37)
-    expected = torch.nan_to_num(context[-1]).expand(HORIZON, -1, -1, -1)
-    torch.testing.assert_close(forecast[0], expected, atol=1e-4, rtol=1e-4)
 
 
 def test_missing_event_folder_is_named(tmp_path):

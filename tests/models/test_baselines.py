@@ -4,6 +4,7 @@ One-pixel frames whose values are small integers, so every forecast is exact; pa
 NaN, so reading it would show.
 """
 
+import numpy as np
 import pytest
 import torch
 
@@ -47,3 +48,18 @@ def test_linear_extrapolation_needs_two_frames():
         LinearExtrapolation(2)(FRAMES, torch.tensor([3, 1]))
     with pytest.raises(ShapeError, match="two context frames"):
         LinearExtrapolation(2)(FRAMES[:, :1])
+
+
+def test_optical_flow_extrapolation_follows_a_moving_field():
+    pytest.importorskip("pysteps")
+    pytest.importorskip("cv2")
+    from seqimaging.models.baselines import optical_flow_extrapolation
+
+    y, x = np.mgrid[0:64, 0:64]
+    frames = np.stack(
+        [8 * np.exp(-((x - 20 - 1.5 * t) ** 2 + (y - 30) ** 2) / 40.0) for t in range(12)]
+    )
+    forecast = optical_flow_extrapolation(frames[:6], 6)
+    truth = frames[6:]
+    persistence = np.abs(frames[5] - truth).mean()
+    assert np.abs(forecast - truth).mean() < 0.3 * persistence
