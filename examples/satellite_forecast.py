@@ -22,13 +22,13 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from seqimaging.geo import CubeWindows, read_stack
+from seqimaging.geo import CubeWindows, min_max_scaled, read_stack
 from seqimaging.geo.synthetic import make_cloud_series
 from seqimaging.report import REFLECTANCE, forecast_strip_figure, save_figure, save_gif
 from seqimaging.report.sections import most_changing
 from seqimaging.sample import collate
 from seqimaging.tasks import ForecastTask
-from seqimaging.tasks.training import quiet_trainer
+from seqimaging.tasks.training import quiet_trainer, test_metrics
 
 CONTEXT, HORIZON, PATCH = 6, 3, 16
 
@@ -39,18 +39,11 @@ def load_cube(root: Path | None, band: str | None, frames: int, size: int, seed:
         root = make_cloud_series(tempfile.mkdtemp(), n_frames=frames, seed=seed, size=size)
         band = band or "reflectance"
     cube = read_stack(root)
-    cube = cube.sel(band=[band or str(cube.band.values[0])]).load()
-    low, high = float(cube.min()), float(cube.max())
-    return (cube - low) / (high - low or 1.0)
+    return min_max_scaled(cube.sel(band=[band or str(cube.band.values[0])]).load())
 
 
 def loader(windows: CubeWindows, shuffle: bool = False) -> DataLoader:
     return DataLoader(windows, batch_size=8, shuffle=shuffle, collate_fn=collate)
-
-
-def test_metrics(task: ForecastTask, trainer: L.Trainer, data: DataLoader) -> dict[str, list]:
-    trainer.test(task, data, verbose=False)
-    return {k.split("/")[1]: v.tolist() for k, v in task.last_metrics.items() if v.dim() == 1}
 
 
 def save_figures(task: ForecastTask, sample: dict, out: Path) -> None:
@@ -91,11 +84,10 @@ def main(
     )
     trainer = quiet_trainer(validate=True, device="cpu", max_epochs=epochs)
     trainer.fit(task, loader(train, shuffle=True), loader(val))
+    persistence = ForecastTask("persistence_forecaster", horizon=HORIZON)
     results = {
-        "ConvLSTM": test_metrics(task, trainer, loader(test)),
-        "persistence": test_metrics(
-            ForecastTask("persistence_forecaster", horizon=HORIZON), trainer, loader(test)
-        ),
+        "ConvLSTM": test_metrics(task, loader(test), trainer),
+        "persistence": test_metrics(persistence, loader(test), trainer),
     }
     out.mkdir(parents=True, exist_ok=True)
     save_figures(task, test[most_changing(test)], out)

@@ -38,7 +38,7 @@ from seqimaging.report.sections import diagnosis_figures, forecast_figures
 from seqimaging.runs import fresh_run_name
 from seqimaging.sample import collate
 from seqimaging.tasks import ClassificationTask, ForecastTask
-from seqimaging.tasks.training import quiet_trainer
+from seqimaging.tasks.training import quiet_trainer, test_metrics
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ def _diagnosis_rows(results: dict) -> list[dict]:
 
 def forecasting(config: DemoConfig, cache: Path, run: Path, report: Report, seed: int, progress):
     """Train and test the forecaster on the cloud series; add the section to ``report``."""
-    from seqimaging.geo import CubeWindows, read_stack
+    from seqimaging.geo import CubeWindows, min_max_scaled, read_stack
     from seqimaging.geo.synthetic import make_cloud_series
 
     name = f"clouds-{config.cloud_frames}x{config.cloud_size}-seed{seed}"
@@ -152,11 +152,8 @@ def forecasting(config: DemoConfig, cache: Path, run: Path, report: Report, seed
             d, n_frames=config.cloud_frames, seed=seed, size=config.cloud_size
         ),
     )
-    cube = read_stack(folder).sel(band=["reflectance"]).load()
-    low, high = float(cube.min()), float(cube.max())
-    windows = CubeWindows(
-        (cube - low) / (high - low), CONTEXT, HORIZON, patch=REGION, region=REGION, time_unit="h"
-    )
+    cube = min_max_scaled(read_stack(folder).sel(band=["reflectance"]).load())
+    windows = CubeWindows(cube, CONTEXT, HORIZON, patch=REGION, region=REGION, time_unit="h")
     train, val, test = windows.split(val_fraction=0.15, test_fraction=0.25, seed=seed)
     loaders = [
         DataLoader(InMemory(part), batch_size=config.batch_size, shuffle=part is train,
@@ -174,13 +171,11 @@ def forecasting(config: DemoConfig, cache: Path, run: Path, report: Report, seed
     trainer = _trainer(run, "convlstm_forecaster", config.forecast_epochs, progress)
     trainer.fit(task, loaders[0], loaders[1])
     trainer.save_checkpoint(run / "checkpoints" / "convlstm_forecaster.ckpt")
-    results = {}
-    for label, model in (
-        ("ConvLSTM", task),
-        ("persistence", ForecastTask("persistence_forecaster", horizon=HORIZON)),
-    ):
-        trainer.test(model, loaders[2], verbose=False)
-        results[label] = {k.split("/")[1]: v.tolist() for k, v in model.last_metrics.items()}
+    persistence = ForecastTask("persistence_forecaster", horizon=HORIZON)
+    results = {
+        "ConvLSTM": test_metrics(task, loaders[2], trainer),
+        "persistence": test_metrics(persistence, loaders[2], trainer),
+    }
 
     report.heading("Forecasting: synthetic cloud series")
     report.text(

@@ -13,17 +13,20 @@ from pathlib import Path
 
 from seqimaging.bench.record import BenchOptions
 from seqimaging.choices import Choices
+from seqimaging.errors import SeqImagingError
 
 
 @dataclass(frozen=True)
 class Benchmark:
     """A benchmark: ``module.function(out, options)`` runs it; ``summary`` is one line on it;
-    ``options`` names its options class in the module (a :class:`BenchOptions`)."""
+    ``options`` names its options class in the module (a :class:`BenchOptions`);
+    ``reads_data`` is False for one that generates its data (then ``--root`` is refused)."""
 
     module: str
     summary: str
     function: str = "bench"
     options: str | None = None
+    reads_data: bool = True
 
     def options_class(self) -> type[BenchOptions]:
         """The class of this benchmark's options."""
@@ -32,6 +35,11 @@ class Benchmark:
         return getattr(importlib.import_module(self.module), self.options)
 
     def run(self, out: Path, options: BenchOptions) -> dict:
+        if options.root is not None and not self.reads_data:
+            raise SeqImagingError(
+                f"{self.module.rsplit('.', 1)[-1]} generates its data and reads no files; "
+                f"drop --root {options.root}"
+            )
         return getattr(importlib.import_module(self.module), self.function)(Path(out), options)
 
 
@@ -60,11 +68,13 @@ BENCHMARKS: Choices[Benchmark] = Choices("benchmark", {
     "moving-shapes": Benchmark(
         "seqimaging.bench.moving_shapes",
         "synthetic 10 → 10 forecasting at 64×64 in OpenSTL's metric conventions",
+        reads_data=False,
     ),
     "convlstm-speed": Benchmark(
         "seqimaging.bench.convlstm_speed",
         "ConvLSTM training and inference speed and memory against torchgeo's, same weights",
         options="SpeedOptions",
+        reads_data=False,
     ),
 })  # fmt: skip
 

@@ -4,7 +4,8 @@ Protocol:
 
 - **Data**: Sunnybrook cardiac cine (CC0, ``data_cards/sunnybrook.md``) from ``--root``:
   ``labels.csv`` and ``<subject>_cine.nii.gz``, read with
-  :class:`~seqimaging.medical.Sunnybrook`. Every slice of every patient is a sequence
+  :class:`~seqimaging.medical.Sunnybrook` and stacked per patient
+  (:func:`~seqimaging.medical.patient_cines`). Every slice of every patient is a sequence
   (:data:`SAMPLING`): the cycle rolled to start at end-diastole, resampled in-plane to
   2 mm pixels and cropped to 64 × 64 pixels centred on what moves
   (:func:`~seqimaging.medical.transforms.heart_centre`); intensities are scaled per
@@ -14,8 +15,8 @@ Protocol:
 - **Task**: :data:`CONTEXT` = 6 phases → the next :data:`HORIZON` = 4 (leads +1 … +4
   phases, 1/20 of the cycle each on the real data). A gated cine holds one cycle, so
   phase ``T - 1`` is followed by phase 0 and windows wrap around: every slice gives
-  one window per start phase. ``CONTEXT + HORIZON <= T``, so no target frame is ever in
-  its own context.
+  one window per start phase (:class:`~seqimaging.medical.CineWindows`).
+  ``CONTEXT + HORIZON <= T``, so no target frame is ever in its own context.
 - **Split**: leave one patient out. One ConvLSTM forecaster is trained per held-out
   patient on every window of the other patients, with a configuration and a number of
   optimiser steps fixed in advance (:data:`FULL`: the encoder–ConvLSTM–decoder of
@@ -33,12 +34,12 @@ Protocol:
   error of 0.
 - **Metrics**, per lead time, inside the heart region: the central :data:`BOX` × BOX
   pixels (80 mm) of the crop, which is centred on the moving heart
-  (:func:`heart_region`). MAE (pooled over the region's pixels) and SSIM (torchmetrics,
-  Gaussian 11 × 11 window, data range 1, averaged over the region), from
-  :mod:`seqimaging.bench.scores`; each patient's windows are pooled into one case, and
+  (:func:`~seqimaging.medical.heart_region`). MAE (pooled over the region's pixels) and
+  SSIM (torchmetrics, Gaussian 11 × 11 window, data range 1, averaged over the region),
+  from :mod:`seqimaging.evaluation`; each patient's windows are pooled into one case, and
   95% CIs come from the bootstrap over patients (5 on the real data: wide, and crude).
-  Skill over persistence is ``skill_mae = 1 − MAE / MAE(persistence)``, bootstrapped over the same
-  resamples.
+  Skill over persistence is ``skill_mae = 1 − MAE / MAE(persistence)``, bootstrapped
+  over the same resamples.
 
 Without ``--root`` it runs on beating-heart phantoms in the same layout
 (:func:`seqimaging.medical.phantoms.make_sunnybrook_like`) and says so loudly.
@@ -52,17 +53,22 @@ from typing import Literal
 import lightning as L
 import numpy as np
 import torch
-from matplotlib.patches import Rectangle
 from torch.utils.data import Dataset
 
-from seqimaging.bench.record import BenchOptions, BenchRecord
-from seqimaging.errors import DataError
+from seqimaging.bench.record import BenchOptions, BenchRecord, ForecasterSizes
 from seqimaging.evaluation import CaseScores, case_scores, pooled_scores, skill
-from seqimaging.medical import CineSampling, Sunnybrook
+from seqimaging.medical import (
+    CineSampling,
+    CineWindows,
+    Sunnybrook,
+    all_windows,
+    centre_crop,
+    heart_region,
+    patient_cines,
+)
 from seqimaging.medical.phantoms import make_sunnybrook_like
-from seqimaging.medical.sampling import mid_slices
 from seqimaging.models.baselines import linear_extrapolation, persistence
-from seqimaging.report import GREY, curves_figure, image_strip_figure, interval
+from seqimaging.report import GREY, image_strip_figure, interval, lead_figure
 from seqimaging.tasks import ForecastTask
 from seqimaging.tasks.training import default_device, fit, step_loader
 from seqimaging.transforms import RandomTurn
@@ -83,72 +89,17 @@ LEAK_NOTE = (
 
 
 @dataclass(frozen=True)
-class CineConfig:
+class CineConfig(ForecasterSizes):
     """Sizes of the run; :data:`FULL` by default, :data:`QUICK` for the smoke run."""
 
-    steps: int
-    batch_size: int
-    crop: int
-    hidden_channels: tuple[int, ...]
-    width: int
-    stride: int
-    lr: float
-    bootstrap: int
-    stand_in_patients: int
+    crop: int = 48  # pixels per side of the training crops
+    stand_in_patients: int = 5
     slices: int | None = None  # the middle ones of each patient; None: all
     loss: Literal["mse", "l1"] = "mse"
 
 
-FULL = CineConfig(300, 8, 48, (32,), 16, 4, 2e-3, 2000, 5)
-QUICK = CineConfig(40, 4, 32, (8,), 8, 4, 2e-3, 500, 2, slices=2)
-
-
-def load_cines(
-    root: Path, slices: int | None = None
-) -> tuple[dict[str, np.ndarray], dict[str, float]]:
-    """Each patient's slices ``[S, T, H, W]`` as :data:`SAMPLING` makes them (all, or the
-    middle ``slices``), and the patient's frame interval in ms."""
-    data = Sunnybrook(root, SAMPLING)
-    stacks: dict[str, list[np.ndarray]] = {}
-    intervals: dict[str, float] = {}
-    for i in range(len(data)):
-        sample = data[i]
-        patient = sample["meta"]["group"]
-        stacks.setdefault(patient, []).append(sample["frames"][:, 0].numpy())
-        intervals[patient] = float(sample["meta"]["frame_interval_ms"])
-    cines = {}
-    for patient, frames in stacks.items():
-        phases = {len(f) for f in frames}
-        if len(phases) != 1 or min(phases) < CONTEXT + HORIZON:
-            raise DataError(
-                f"{root}: {patient} has slices of {sorted(phases)} phases; expected the same "
-                f"number in every slice, at least {CONTEXT + HORIZON} (context + horizon)"
-            )
-        kept = range(len(frames)) if slices is None else mid_slices(len(frames), slices)
-        cines[patient] = np.stack([frames[z] for z in kept])
-    return cines, intervals
-
-
-def window_phases(phases: int) -> np.ndarray:
-    """Phase indices ``[phases, CONTEXT + HORIZON]`` of the window starting at each phase,
-    wrapping around the cycle."""
-    return (np.arange(phases)[:, None] + np.arange(CONTEXT + HORIZON)) % phases
-
-
-def windows(cine: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    """Every window of a patient's slices ``[S, T, H, W]``: context ``[N, CONTEXT, 1, H, W]``
-    and future ``[N, HORIZON, 1, H, W]``, ``N = S·T``, slice by slice, start by start."""
-    frames = torch.from_numpy(cine[:, window_phases(cine.shape[1])])  # [S, T, C + K, H, W]
-    frames = frames.flatten(0, 1)[:, :, None]
-    return frames[:, :CONTEXT], frames[:, CONTEXT:]
-
-
-def heart_region(size: int = SIZE, box: int = BOX) -> torch.Tensor:
-    """The central ``box × box`` pixels of a ``size × size`` frame, ``[1, 1, 1, H, W]`` bool."""
-    region = torch.zeros(size, size, dtype=torch.bool)
-    start = (size - box) // 2
-    region[start : start + box, start : start + box] = True
-    return region[None, None, None]
+FULL = CineConfig(300, 8, (32,), 16, 4, 2e-3, 2000, crop=48, stand_in_patients=5)
+QUICK = CineConfig(40, 4, (8,), 8, 4, 2e-3, 500, crop=32, stand_in_patients=2, slices=2)
 
 
 def scored_part(frames: torch.Tensor) -> torch.Tensor:
@@ -158,56 +109,15 @@ def scored_part(frames: torch.Tensor) -> torch.Tensor:
     on the whole frame, so the region's scores are those of the whole frame, at a part
     of the cost.
     """
-    start = (frames.shape[-1] - BOX) // 2 - MARGIN
-    part = slice(start, start + BOX + 2 * MARGIN)
-    return frames[..., part, part]
+    return centre_crop(frames, BOX + 2 * MARGIN)
 
 
-class _TrainingWindows(Dataset):
-    """Every window of the training patients' slices, a random ``crop`` of it, turned by a
-    random one of the 8 flips and quarter turns."""
-
-    def __init__(self, cines: list[np.ndarray], crop: int) -> None:
-        self.cines, self.crop, self.turn = cines, crop, RandomTurn()
-        self.index = [
-            (c, s, t)
-            for c, cine in enumerate(cines)
-            for s in range(cine.shape[0])
-            for t in range(cine.shape[1])
-        ]
-
-    def __len__(self) -> int:
-        return len(self.index)
-
-    def __getitem__(self, i: int) -> dict:
-        c, s, t = self.index[i]
-        cine = self.cines[c][s]
-        phases = (t + np.arange(CONTEXT + HORIZON)) % cine.shape[0]
-        y, x = (int(v) for v in torch.randint(cine.shape[-1] - self.crop + 1, (2,)))
-        frames = torch.from_numpy(cine[phases, y : y + self.crop, x : x + self.crop])[:, None]
-        return self.turn({"frames": frames[:CONTEXT], "future": frames[CONTEXT:]})
-
-
-def train_forecaster(
-    cines: list[np.ndarray], config: CineConfig, seed: int, device: str
-) -> ForecastTask:
-    """The ConvLSTM forecaster trained for ``config.steps`` steps on ``cines``' windows."""
+def train_forecaster(data: Dataset, config: CineConfig, seed: int, device: str) -> ForecastTask:
+    """The ConvLSTM forecaster trained for ``config.steps`` steps on the windows ``data``."""
     L.seed_everything(seed, verbose=False)
-    data = _TrainingWindows(cines, config.crop)
     generator = torch.Generator().manual_seed(seed)
     loader = step_loader(data, config.steps, config.batch_size, generator)
-    task = ForecastTask(
-        "convlstm_forecaster",
-        horizon=HORIZON,
-        model_kwargs={
-            "stride": config.stride,
-            "width": config.width,
-            "hidden_channels": list(config.hidden_channels),
-        },
-        loss=config.loss,
-        lr=config.lr,
-        scheduler="cosine",
-    )
+    task = config.task(HORIZON, loss=config.loss)
     return fit(task, loader, device=device, max_steps=config.steps)
 
 
@@ -222,7 +132,7 @@ def forecast(task: ForecastTask, context: torch.Tensor, device: str) -> torch.Te
 
 def patient_scores(forecasts: torch.Tensor, truth: torch.Tensor) -> CaseScores:
     """One case from all of a patient's windows, scored inside the heart region."""
-    region = scored_part(heart_region(truth.shape[-1]))
+    region = scored_part(heart_region(truth.shape[-1], BOX))
     return case_scores(scored_part(forecasts), scored_part(truth), region).pooled()
 
 
@@ -231,21 +141,21 @@ METHODS = ("ConvLSTM", "persistence", "linear extrapolation")
 
 def evaluate(
     cines: dict[str, np.ndarray], config: CineConfig, seed: int, device: str
-) -> tuple[dict, dict]:
+) -> tuple[dict[str, CaseScores], list[dict], dict]:
     """Leave each patient out in turn: train, forecast its windows, score every method.
 
-    Returns the per-patient scores of each method and, for the figure, the held-out
-    windows of the first patient with every method's forecasts.
+    Returns the per-patient scores of each method, what each fold trained and tested and,
+    for the figure, the held-out windows of the first patient with every method's forecasts.
     """
     parts: dict[str, list[CaseScores]] = {name: [] for name in METHODS}
     folds, example = [], {}
     for held_out, cine in cines.items():
+        context, truth = all_windows(cine, CONTEXT, HORIZON)
+        train = {p: c for p, c in cines.items() if p != held_out}
+        data = CineWindows(train, CONTEXT, HORIZON, crop=config.crop, transform=RandomTurn())
         started, cpu = time.perf_counter(), time.process_time()
-        task = train_forecaster(
-            [c for p, c in cines.items() if p != held_out], config, seed, device
-        )
+        task = train_forecaster(data, config, seed, device)
         trained, cpu = time.perf_counter() - started, time.process_time() - cpu
-        context, truth = windows(cine)
         forecasts = {
             "ConvLSTM": forecast(task, context, device),
             "persistence": persistence(context, HORIZON),
@@ -256,27 +166,17 @@ def evaluate(
         folds.append(
             {
                 "held_out": held_out,
-                "train_patients": [p for p in cines if p != held_out],
-                "train_windows": sum(
-                    c.shape[0] * c.shape[1] for p, c in cines.items() if p != held_out
-                ),
+                "train_patients": list(train),
+                "train_windows": len(data),
                 "test_windows": len(context),
                 "train_seconds": trained,
                 "train_cpu_seconds": cpu,
             }
         )
         if not example:
-            example = {
-                "patient": held_out,
-                "slices": cine.shape[0],
-                "context": context,
-                "truth": truth,
-            }
-            example |= {name: values for name, values in forecasts.items()}
-    return {name: CaseScores.concat(p) for name, p in parts.items()}, {
-        "folds": folds,
-        "example": example,
-    }
+            example = {"patient": held_out, "slices": cine.shape[0], "context": context}
+            example |= {"truth": truth} | forecasts
+    return {name: CaseScores.concat(p) for name, p in parts.items()}, folds, example
 
 
 def _example_window(example: dict) -> int:
@@ -286,15 +186,11 @@ def _example_window(example: dict) -> int:
     rows = slice(mid * phases, (mid + 1) * phases)
     change = (example["truth"][rows] - example["context"][rows, -1:]).abs()
     return mid * phases + int(
-        change[..., heart_region(change.shape[-1])[0, 0]].mean((1, 2)).argmax()
+        change[..., heart_region(change.shape[-1], BOX)[0, 0]].mean((1, 2)).argmax()
     )
 
 
-SHORT_NAMES = {
-    "ConvLSTM": "ConvLSTM",
-    "persistence": "persistence",
-    "linear extrapolation": "linear",
-}
+SHORT_NAMES = dict(zip(METHODS, ("ConvLSTM", "persistence", "linear"), strict=True))
 
 
 def _strip_figure(example: dict, leads: list[str]):
@@ -304,27 +200,9 @@ def _strip_figure(example: dict, leads: list[str]):
         SHORT_NAMES[name]: example[name][i, :, 0].numpy() for name in METHODS
     }
     errors = {f"Δ {SHORT_NAMES[name]}": rows[SHORT_NAMES[name]] - truth for name in METHODS}
-    figure = image_strip_figure(rows, scale=GREY, column_titles=leads, error=errors)
-    start = (truth.shape[-1] - BOX) // 2 - 0.5
-    for axes in figure.axes:
-        if axes.images and axes.get_label() != "<colorbar>":
-            axes.add_patch(
-                Rectangle((start, start), BOX, BOX, fill=False, edgecolor="#ffbf00", lw=0.6)
-            )
-    return figure
-
-
-def _mae_figure(metrics: dict, lead_ms: float):
-    leads = np.arange(1, HORIZON + 1)
-    mae = {name: np.array(m["mae"]) for name, m in metrics.items()}
-    figure = curves_figure(
-        {name: (leads, values[:, 0]) for name, values in mae.items()},
-        xlabel=f"lead time [phases of ≈ {lead_ms:.0f} ms]",
-        ylabel="MAE in the heart region",
-        bands={name: (values[:, 1], values[:, 2]) for name, values in mae.items()},
-    )
-    figure.axes[0].set_xticks(leads)
-    return figure
+    start = (truth.shape[-1] - BOX) // 2
+    box = (start, start, BOX, BOX)
+    return image_strip_figure(rows, scale=GREY, column_titles=leads, error=errors, box=box)
 
 
 def _rows(metrics: dict, skills: dict, leads: list[str]) -> list[dict]:
@@ -356,7 +234,7 @@ def bench(out: Path, options: BenchOptions) -> dict:
         f"sunnybrook-{n}-seed{options.seed}",
         lambda d: make_sunnybrook_like(d, n, options.seed),
     )
-    cines, intervals = load_cines(Path(root), config.slices)
+    cines, intervals = patient_cines(Sunnybrook(root, SAMPLING), config.slices)
     record = BenchRecord(
         "cine-forecast",
         out,
@@ -376,7 +254,7 @@ def bench(out: Path, options: BenchOptions) -> dict:
         ),
         seed=options.seed,
     )
-    scores, details = evaluate(cines, config, options.seed, device)
+    scores, folds, example = evaluate(cines, config, options.seed, device)
     metrics = {
         name: pooled_scores(s, n_boot=config.bootstrap, seed=options.seed)
         for name, s in scores.items()
@@ -394,7 +272,7 @@ def bench(out: Path, options: BenchOptions) -> dict:
     lead_ms = float(np.mean(list(intervals.values())))
     leads = [f"+{k}" for k in range(1, HORIZON + 1)]
     slices = sum(c.shape[0] for c in cines.values())
-    tested = sum(f["test_windows"] for f in details["folds"])
+    tested = sum(f["test_windows"] for f in folds)
     record.text(
         f"{len(cines)} patients, {slices} slices, {tested} "
         f"held-out windows of {CONTEXT} context phases → {HORIZON} lead times (+1 phase ≈ "
@@ -420,17 +298,20 @@ def bench(out: Path, options: BenchOptions) -> dict:
                 name: float(scores[name].abs_error[i].sum() / scores[name].count[i].sum())
                 for name in METHODS
             }
-            for i, (p, f) in enumerate(zip(cines, details["folds"], strict=True))
+            for i, (p, f) in enumerate(zip(cines, folds, strict=True))
         ],
         digits=4,
     )
     record.section("Figures")
     record.figure(
-        _mae_figure(metrics, lead_ms),
+        lead_figure(
+            {name: m["mae"] for name, m in metrics.items()},
+            xlabel=f"lead time [phases of ≈ {lead_ms:.0f} ms]",
+            ylabel="MAE in the heart region",
+        ),
         "mae_by_lead.png",
         "MAE in the heart region against lead time, with 95% bootstrap CIs over patients",
     )
-    example = details["example"]
     record.figure(
         _strip_figure(example, leads),
         "forecast_strip.png",
@@ -443,7 +324,7 @@ def bench(out: Path, options: BenchOptions) -> dict:
             "metrics": metrics,
             "skill_mae_over_persistence": skills,
             "per_patient_mae": per_patient,
-            "folds": details["folds"],
+            "folds": folds,
             "excluded_baselines": {"same phase one cycle earlier": LEAK_NOTE},
         },
         config=asdict(config),

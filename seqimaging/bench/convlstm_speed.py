@@ -138,30 +138,23 @@ def run_setting(
     return row
 
 
-def format_table(result: dict) -> str:
-    """A markdown table of one run."""
+def table_rows(result: dict) -> list[dict]:
+    """The rows of the results table: each setting and mode, both models."""
     peak = result["conv_peak_gflops"]
-    lines = [
-        f"conv2d peak: {peak:.0f} GFLOP/s on {result['device']}"
-        + (" (bf16 autocast)" if result["autocast"] else ""),
-        "",
-        "| setting | mode | torchgeo ms | ours ms | speed-up | torchgeo % peak | ours % peak "
-        "| memory ours/torchgeo |",
-        "|---|---|---|---|---|---|---|---|",
+    return [
+        {
+            "setting": row["setting"]["name"],
+            "mode": mode,
+            "torchgeo ms": f"{1e3 * row[mode]['seconds']['torchgeo']:.1f}",
+            "ours ms": f"{1e3 * row[mode]['seconds']['ours']:.1f}",
+            "speed-up": f"{row[mode]['speedup']:.2f}×",
+            "torchgeo % peak": f"{100 * row[mode]['gflops']['torchgeo'] / peak:.0f}%",
+            "ours % peak": f"{100 * row[mode]['gflops']['ours'] / peak:.0f}%",
+            "memory ours/torchgeo": f"{row['train_memory_ratio']:.2f}" if mode == "train" else "",
+        }
+        for row in result["rows"]
+        for mode in ("train", "infer")
     ]
-    for row in result["rows"]:
-        for mode in ("train", "infer"):
-            m = row[mode]
-            memory = f"{row['train_memory_ratio']:.2f}" if mode == "train" else ""
-            lines.append(
-                f"| {row['setting']['name']} | {mode} | {1e3 * m['seconds']['torchgeo']:.1f} "
-                f"| {1e3 * m['seconds']['ours']:.1f} | {m['speedup']:.2f}× "
-                f"| {100 * m['gflops']['torchgeo'] / peak:.0f}% "
-                f"| {100 * m['gflops']['ours'] / peak:.0f}% | {memory} |"
-            )
-    for mode in ("train", "infer"):
-        lines.append(f"\ngeometric-mean speed-up, {mode}: {result['geomean_speedup'][mode]:.2f}×")
-    return "\n".join(lines)
 
 
 def run(
@@ -200,7 +193,17 @@ def run(
             for mode in ("train", "infer")
         },
     }
-    record.text(format_table(result))
+    record.text(
+        f"conv2d peak: {result['conv_peak_gflops']:.0f} GFLOP/s on {result['device']}"
+        + (" (bf16 autocast)" if autocast else "")
+    )
+    record.table(table_rows(result))
+    record.text(
+        "\n".join(
+            f"geometric-mean speed-up, {mode}: {speedup:.2f}×"
+            for mode, speedup in result["geomean_speedup"].items()
+        )
+    )
     return record.write(result, repeats=repeats, warmup=warmup)
 
 

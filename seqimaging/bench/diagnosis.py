@@ -18,7 +18,7 @@ every output says loudly that they are a stand-in.
 **Evaluation.** (1) The official split: each model trains on all training patients and
 is scored once on the test patients. (2) 5-fold cross-validation on the training
 patients: folds of whole patients, stratified by diagnosis
-(:func:`~seqimaging.data.split_groups`); each patient is predicted by the model that did
+(:func:`~seqimaging.splits.group_folds`); each patient is predicted by the model that did
 not see it, and the pooled out-of-fold predictions are scored once. Epochs, learning rate
 and sizes are fixed (:data:`FULL`), the same for every model, split and data set, and
 were set without looking at any test patient; nothing is chosen during a run: no
@@ -33,36 +33,18 @@ per frame (``encoder="small"``, no pretrained weights): the ConvLSTM over featur
 then ``nn.LSTM``: ``cnn_lstm_classifier``) and the static ED frame
 (``static_classifier``); their ``*_regressor`` twins estimate the EF.
 
-**Diagnosis metrics**, each with a percentile-bootstrap 95% CI over patients
-(:func:`~seqimaging.evaluation.bootstrap_ci`): accuracy, balanced accuracy and macro F1
-(scikit-learn's); macro one-vs-rest AUROC (the mean over classes of the Mann–Whitney AUROC,
-which is scikit-learn's ``roc_auc_score(multi_class="ovr")``; a resample missing a class
-averages over the classes it has); per class, sensitivity (recall) and specificity, each
-resampling the patients of that class, or of the other classes. Baseline: the majority
-class of the training patients, with their class frequencies as probabilities (AUROC 0.5).
-
-**Ejection fraction.** LV EF = 100 · (EDV − ESV) / EDV, the LV cavity volumes at ED and
-end-systole (ES) counted in the ground-truth masks: ACDC's
-``patientNNN_frameMM_gt.nii.gz`` (label 3), M&Ms's ``<code>_sa_gt.nii.gz`` (label 1) at
-the CSV's ED and ES; the voxel volume cancels. The readers give no EF, and patients
-without masks take part in the diagnosis only. The regressors are scored on the official
-split (on cross-validation when no test patient has masks): MAE in EF points and R²
-(scikit-learn's) with bootstrap 95% CIs, bias and 95% limits of agreement, and a
-Bland–Altman plot. Baseline: the training patients' mean EF.
-
-**Published anchors** (ACDC test accuracy, 50 patients; real data, so not comparable
-with a phantom run): the challenge's best 0.96, Isensee et al. 2017 0.92 (segmentation-
-derived features), Zheng et al. 2019 0.94 (motion features), Snaauw et al. 2019 about
-0.78 (end to end from images). None is listed for M&Ms, a segmentation challenge.
-
-**Run time** on 2 shared CPU cores with one torch thread: ``--quick`` (3 + 2 phantoms per
-group, 2 folds, 1 epoch: the CI's smoke run) under half a minute; the default on phantoms
-about 9 minutes each (training 3 × 2 models for 20 epochs is most of it), plus half a
-minute to write the phantoms the first time. On a machine that other jobs keep busy, two
-torch threads ran several times slower than one: set ``OMP_NUM_THREADS=1`` there. Real
-data take longer: reading the larger cines adds minutes, and M&Ms has about twice ACDC's
-subjects, so expect roughly 10–15 minutes for ACDC and 20–30 for M&Ms; ``--device cuda``
-shortens the training.
+**Scores**, each with a percentile-bootstrap 95% CI over patients: the diagnosis scores
+of :func:`~seqimaging.evaluation.diagnosis_scores` (accuracy, balanced accuracy, macro
+F1, macro one-vs-rest AUROC; per class, sensitivity and specificity), beside the
+majority class of the training patients (their class frequencies as probabilities);
+the EF scores of :func:`~seqimaging.evaluation.ef_scores` (MAE in EF points, R², bias
+and 95% limits of agreement, with a Bland–Altman plot), beside the training patients'
+mean EF. The reference EF is counted in the ground-truth masks at ED and ES
+(``ACDC.ejection_fraction``, ``MnMs.ejection_fraction``); patients without masks take
+part in the diagnosis only. The regressors are scored on the official split (on
+cross-validation when no test patient has masks). :data:`PUBLISHED_ACDC` lists the
+published ACDC test accuracies beside them (real data: not comparable with phantoms);
+none is listed for M&Ms, a segmentation challenge. Run times are in the README.
 """
 
 from collections.abc import Callable, Sequence
@@ -76,10 +58,16 @@ from sklearn.metrics import confusion_matrix
 from seqimaging.bench.record import BenchOptions, BenchRecord
 from seqimaging.data import InMemory
 from seqimaging.evaluation import diagnosis_scores, ef_scores
-from seqimaging.medical import ACDC, CineDataset, CineRecord, CineSampling, MnMs
+from seqimaging.medical import ACDC, CineDataset, CineRecord, CineSampling, MnMs, known_classes
 from seqimaging.medical.phantoms import make_acdc_like, make_mnms_like
 from seqimaging.models.baselines import class_frequencies
-from seqimaging.report import bland_altman_figure, confusion_matrix_figure, interval_rows
+from seqimaging.report import (
+    agreement_rows,
+    bland_altman_figure,
+    class_rows,
+    confusion_matrix_figure,
+    interval_rows,
+)
 from seqimaging.splits import group_folds
 from seqimaging.tasks import ClassificationTask, RegressionTask, SequenceTask
 from seqimaging.tasks.training import fit_predict
@@ -193,11 +181,10 @@ def _bench(cohort: Cohort, out: Path, options: BenchOptions) -> dict:
             ),
         )
     )
-    train, test, missing = cohort.split(root)
-    class_names = cohort.dataset.class_names
+    train, all_test, missing = cohort.split(root)
     stand_in = options.root is None
-    classes = [class_names[c] for c in sorted({r.label for r in train})]
-    train, test, left_out = _known_classes(train, test, class_names, classes)
+    train, test, classes = known_classes(train, all_test, cohort.dataset.class_names)
+    left_out = len(all_test) - len(test)
     source = "phantoms (written once, before the timed run)" if stand_in else cohort.title
     notes = [
         f"{source} in `{root}`: {len(train)} training and {len(test)} test patients, "
@@ -270,7 +257,7 @@ def _report_diagnosis(
             f"{n_boot} resamples); per class: sensitivity and specificity.",
         )
         record.table(_diagnosis_rows(result, published if split == "official" else (), stand_in))
-        record.table(_class_rows(result))
+        record.table(class_rows(result["scores"], result["classes"]))
     split = next(iter(diagnosis))
     model = next(iter(MODELS))
     record.figure(
@@ -289,7 +276,7 @@ def _report_ef(record: BenchRecord, ef: dict) -> None:
         "EF points and R², estimate (bootstrap 95% CI); bias and 95% limits of agreement of "
         "predicted − reference.",
     )
-    record.table(_ef_rows(ef))
+    record.table(agreement_rows(ef["scores"]))
     predictions = {label: np.array(values) for label, values in ef["predictions"].items()}
     record.figure(
         bland_altman_figure(predictions["ef"], {m: predictions[m] for m in MODELS}),
@@ -297,15 +284,6 @@ def _report_ef(record: BenchRecord, ef: dict) -> None:
         "Bland–Altman plots of the EF regressors: predicted − reference against their mean "
         "(solid: bias; dashed: 95% limits of agreement)",
     )
-
-
-def _known_classes(
-    train: list[CineRecord], test: list[CineRecord], class_names: Sequence[str], classes: list
-) -> tuple[list[CineRecord], list[CineRecord], int]:
-    """Labels renumbered as indices into ``classes``; test patients of others dropped."""
-    index = {class_names.index(c): i for i, c in enumerate(classes)}
-    kept = [replace(r, label=index[r.label]) for r in test if r.label in index]
-    return [replace(r, label=index[r.label]) for r in train], kept, len(test) - len(kept)
 
 
 def _labels_only(samples: list[dict]) -> list[dict]:
@@ -486,31 +464,3 @@ def _diagnosis_rows(result: dict, published: Sequence[tuple], stand_in: bool) ->
         for method, accuracy, source in published
     ]
     return rows
-
-
-def _class_rows(result: dict) -> list[dict]:
-    """Per class, each model's sensitivity and specificity."""
-    by_class = {
-        name: {
-            f"{label} {key[:4]}.": s[key][name]
-            for label, s in result["scores"].items()
-            for key in ("sensitivity", "specificity")
-        }
-        for name in result["classes"]
-    }
-    columns = next(iter(by_class.values()))
-    return interval_rows(by_class, {c: c for c in columns}, key="class", digits=2)
-
-
-def _ef_rows(result: dict) -> list[dict]:
-    intervals = interval_rows(result["scores"], {"MAE [EF points]": ("mae", 1), "R²": ("r2", 2)})
-    return [
-        row
-        | {
-            "bias [points]": f"{s['bias']:.1f}",
-            "95% limits of agreement [points]": "{:.1f} to {:.1f}".format(
-                *s["limits_of_agreement"]
-            ),
-        }
-        for row, s in zip(intervals, result["scores"].values(), strict=True)
-    ]

@@ -62,10 +62,9 @@ from torch import nn
 from torch.utils.data import DataLoader, Subset
 
 from seqimaging.bench.record import BenchOptions, BenchRecord
-from seqimaging.errors import SeqImagingError
 from seqimaging.evaluation import frame_scores, mean_scores, skill
 from seqimaging.models.baselines import Persistence
-from seqimaging.report import ImageScale, curves_figure, image_strip_figure, interval
+from seqimaging.report import ImageScale, image_strip_figure, interval, lead_figure
 from seqimaging.sample import collate
 from seqimaging.tasks import ForecastTask
 from seqimaging.tasks.training import default_device, fit
@@ -153,16 +152,7 @@ def evaluate(
 
 def bench(out: Path, options: BenchOptions) -> dict:
     """Run the benchmark into ``out``; return what ``results.json`` holds."""
-    if options.root is not None:
-        raise SeqImagingError(
-            f"moving-shapes generates its data (MovingShapes) and reads no files; drop --root "
-            f"{options.root}"
-        )
-    return run(out, options, QUICK if options.quick else FULL)
-
-
-def run(out: Path, options: BenchOptions, config: Config) -> dict:
-    """The benchmark with the sizes of ``config``."""
+    config = QUICK if options.quick else FULL
     device = default_device(options.device)
     seed = options.seed
     data = MovingShapes(
@@ -308,12 +298,9 @@ def _figures(
         f"Test sequence {index} (the first): context, truth, ConvLSTM (clipped to [0, 1]) "
         "and persistence; columns are the leads (the context row its 10 frames)",
     )
-    leads = np.arange(1, HORIZON + 1)
-    mse = {name: np.array(results[name]["mse"]["per_lead"]) for name in MODELS}
-    figure = curves_figure(
-        {name: (leads, values[:, 0]) for name, values in mse.items()},
+    figure = lead_figure(
+        {name: results[name]["mse"]["per_lead"] for name in MODELS},
         xlabel="lead (frames)",
         ylabel="MSE per frame (sum over C·H·W)",
-        bands={name: (values[:, 1], values[:, 2]) for name, values in mse.items()},
     )
     record.figure(figure, "mse_by_lead.png", "MSE per lead on the test sequences, 95% CIs")

@@ -18,7 +18,7 @@ Protocol:
 - **Evaluation**: every window of the test event (start times 5 minutes apart), on the
   whole cropped domain, inside the coverage. Per lead time, on rain rate (mm/h): MAE,
   RMSE, CSI at 0.5, 1 and 5 mm/h and SSIM (data range 10 mm/h), from
-  :mod:`seqimaging.bench.scores`, with bootstrap 95% CIs over start times. Windows
+  :mod:`seqimaging.evaluation.forecast`, with bootstrap 95% CIs over start times. Windows
   overlap in time, so these intervals are narrower than independent events would give.
 - **Baselines**, on the same windows: persistence (the last context frame), and pysteps'
   standard extrapolation nowcast as in its examples: rain rate to dB (threshold 0.1
@@ -45,7 +45,7 @@ from seqimaging.geo.radar import crop_to_coverage, log_rain, rain_from_log
 from seqimaging.geo.synthetic import make_radar_events
 from seqimaging.models.baselines import optical_flow_extrapolation, persistence
 from seqimaging.models.tiling import tiled_forecast
-from seqimaging.report import RAIN_RATE, curves_figure, image_strip_figure, interval
+from seqimaging.report import RAIN_RATE, image_strip_figure, interval, lead_figure
 from seqimaging.tasks import ForecastTask
 from seqimaging.tasks.training import fit, step_loader
 from seqimaging.transforms import RandomTurn
@@ -200,9 +200,13 @@ def bench(out: Path, options: BenchOptions) -> dict:
     record.section("Figures")
     leads = [5 * k for k in range(1, HORIZON + 1)]
     for metric in ("mae", f"csi@{THRESHOLDS[1]:g}"):
-        curves = {name: (leads, [v[0] for v in s[metric]]) for name, s in scores.items()}
         record.figure(
-            curves_figure(curves, xlabel="lead time [min]", ylabel=metric.upper()),
+            lead_figure(
+                {name: s[metric] for name, s in scores.items()},
+                leads=leads,
+                xlabel="lead time [min]",
+                ylabel=metric.upper(),
+            ),
             f"{metric.replace('@', '_')}.png",
             f"{metric.upper()} against lead time on the test event",
         )

@@ -13,7 +13,7 @@ Example:
     torch.Size([2, 2, 16, 16])
 """
 
-from seqimaging.geo.cube import open_cube, save_cube
+from seqimaging.geo.cube import min_max_scaled, open_cube, save_cube
 from seqimaging.geo.interop import TorchGeoWindows
 from seqimaging.geo.landsat import Landsat8
 from seqimaging.geo.layout import Layout
@@ -32,6 +32,7 @@ __all__ = [
     "Sen2rNdvi",
     "TorchGeoWindows",
     "boa_offset",
+    "min_max_scaled",
     "open_cube",
     "rain_rate",
     "read_fmi_radar",

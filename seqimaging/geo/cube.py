@@ -40,6 +40,12 @@ def _format(path: Path) -> Format:
     return fmt
 
 
+def min_max_scaled(cube: xr.DataArray) -> xr.DataArray:
+    """``cube`` scaled so that its minimum is 0 and its maximum 1 (NaN stays NaN)."""
+    low, high = float(cube.min()), float(cube.max())
+    return (cube - low) / (high - low or 1.0)
+
+
 def open_cube(path: str | Path, *, chunks: dict[str, int] | None = None) -> xr.DataArray:
     """Open a cube saved by :func:`save_cube` (or any one-variable zarr/netCDF), lazily.
 

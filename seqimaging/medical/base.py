@@ -2,7 +2,7 @@
 
 import csv
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +152,26 @@ class CineDataset(Dataset):
         if record.target is not None:
             sample["target"] = torch.tensor(record.target, dtype=torch.float32)
         return sample if self.transform is None else self.transform(sample)
+
+
+def known_classes(
+    train: Sequence[CineRecord], test: Sequence[CineRecord], class_names: Sequence[str]
+) -> tuple[list[CineRecord], list[CineRecord], list[str]]:
+    """The classes of the training records, in the order of ``class_names``; the records
+    with labels renumbered as indices into them, and the test records of other classes
+    left out (a model cannot predict a class it never saw).
+
+    Example:
+        >>> hcm = CineRecord("p1", Path("p1.nii"), label=2)
+        >>> nor = CineRecord("p2", Path("p2.nii"), label=0)
+        >>> train, test, classes = known_classes([hcm], [hcm, nor], ["NOR", "DCM", "HCM"])
+        >>> classes, [r.label for r in train], len(test)
+        (['HCM'], [0], 1)
+    """
+    classes = [class_names[c] for c in sorted({r.label for r in train})]
+    index = {class_names.index(c): i for i, c in enumerate(classes)}
+    renumbered = [replace(r, label=index[r.label]) for r in test if r.label in index]
+    return [replace(r, label=index[r.label]) for r in train], renumbered, classes
 
 
 def _check(record: CineRecord, values: np.ndarray, n_t: int) -> None:

@@ -2,7 +2,7 @@
 
 from seqimaging.files import write_json
 from seqimaging.report.callback import TestReport
-from seqimaging.report.document import Report, interval, interval_rows, markdown_table
+from seqimaging.report.document import Report, markdown_table
 from seqimaging.report.importance import temporal_occlusion
 from seqimaging.report.logs import epoch_metrics, loss_curves_figure
 from seqimaging.report.plots import (
@@ -16,9 +16,11 @@ from seqimaging.report.plots import (
     forecast_strip_figure,
     image_strip_figure,
     importance_figure,
+    lead_figure,
     save_figure,
     save_gif,
 )
+from seqimaging.report.tables import agreement_rows, class_rows, interval, interval_rows
 
 __all__ = [
     "GREY",
@@ -27,7 +29,9 @@ __all__ = [
     "ImageScale",
     "Report",
     "TestReport",
+    "agreement_rows",
     "bland_altman_figure",
+    "class_rows",
     "confusion_matrix_figure",
     "curves_figure",
     "epoch_metrics",
@@ -36,6 +40,7 @@ __all__ = [
     "importance_figure",
     "interval",
     "interval_rows",
+    "lead_figure",
     "loss_curves_figure",
     "markdown_table",
     "save_figure",

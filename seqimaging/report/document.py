@@ -12,40 +12,6 @@ from seqimaging.report.plots import save_figure
 from seqimaging.runs import environment
 
 
-def interval(value: Sequence[float], digits: int = 3) -> str:
-    """``[estimate, low, high]`` as ``"0.512 (0.48–0.55)"``."""
-    estimate, low, high = value
-    return f"{estimate:.{digits}f} ({low:.{digits}f}–{high:.{digits}f})"
-
-
-def interval_rows(
-    scores: Mapping[str, Mapping[str, Any]],
-    columns: Mapping[str, str | tuple[str, int]],
-    *,
-    key: str = "model",
-    digits: int = 3,
-) -> list[dict[str, str]]:
-    """Table rows of ``[estimate, low, high]`` scores, one per entry (e.g. per model).
-
-    Each row has the entry's name under ``key``, then for each ``header → metric`` of
-    ``columns`` the interval ``scores[name][metric]`` (:func:`interval`; "–" where it is
-    missing). A column may give its own digits, ``header → (metric, digits)``.
-
-    Example:
-        >>> interval_rows({"majority": {"acc": [0.5, 0.4, 0.6]}}, {"accuracy": ("acc", 2)})
-        [{'model': 'majority', 'accuracy': '0.50 (0.40–0.60)'}]
-    """
-    formats = {h: (c, digits) if isinstance(c, str) else c for h, c in columns.items()}
-
-    def cell(value: Sequence[float] | None, places: int) -> str:
-        return "–" if value is None else interval(value, places)
-
-    return [
-        {key: name} | {h: cell(values.get(m), places) for h, (m, places) in formats.items()}
-        for name, values in scores.items()
-    ]
-
-
 def markdown_table(rows: Sequence[Mapping[str, Any]], digits: int = 3) -> str:
     """A markdown table of dict rows (columns in first-seen order; floats rounded)."""
     columns = list(dict.fromkeys(key for row in rows for key in row))

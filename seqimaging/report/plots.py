@@ -16,6 +16,7 @@ import matplotlib.style
 import numpy as np
 from matplotlib.colors import BoundaryNorm, Colormap, Normalize
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 from seqimaging.evaluation import limits_of_agreement
 
@@ -107,6 +108,27 @@ def curves_figure(
     return figure
 
 
+def lead_figure(
+    scores: Mapping[str, Sequence[Sequence[float]]],
+    *,
+    ylabel: str,
+    leads: Sequence[float] | None = None,
+    xlabel: str = "lead time",
+) -> Figure:
+    """A score against lead time per method, ``name → [[estimate, low, high], ...]`` (one
+    per lead), with its 95% CI shaded; leads ``1 … K`` unless given."""
+    values = {name: np.asarray(v, dtype=float) for name, v in scores.items()}
+    x = np.arange(1, len(next(iter(values.values()))) + 1) if leads is None else np.asarray(leads)
+    figure = curves_figure(
+        {name: (x, v[:, 0]) for name, v in values.items()},
+        xlabel=xlabel,
+        ylabel=ylabel,
+        bands={name: (v[:, 1], v[:, 2]) for name, v in values.items()},
+    )
+    figure.axes[0].set_xticks(x)
+    return figure
+
+
 def skill_figure(skill: Sequence[float], *, xlabel: str = "lead time") -> Figure:
     """The skill over persistence against lead time (above 0: better than persistence)."""
     leads = np.arange(1, len(skill) + 1)
@@ -137,11 +159,14 @@ def image_strip_figure(
     scale: ImageScale = GREY,
     column_titles: Sequence[str] | None = None,
     error: Mapping[str, np.ndarray] | None = None,
+    box: tuple[int, int, int, int] | None = None,
 ) -> Figure:
     """Rows of 2-D images ``name → [N, H, W]`` on one colour scale, plus optional error rows.
 
     ``error`` rows (e.g. forecast − truth) share a diverging ``RdBu_r`` scale
-    symmetric about zero. Columns may have titles (lead times, frame numbers).
+    symmetric about zero. Columns may have titles (lead times, frame numbers). ``box``
+    ``(top, left, height, width)`` outlines a region (e.g. where scores are taken) in
+    every image.
     """
     error = dict(error or {})
     names = [*rows, *error]
@@ -170,6 +195,12 @@ def image_strip_figure(
                 norm=Normalize(-limit, limit) if is_error else norm,
                 interpolation="nearest",
             )
+            if box is not None:
+                top, left, height, width = box
+                corner = (left - 0.5, top - 0.5)
+                ax.add_patch(
+                    Rectangle(corner, width, height, fill=False, edgecolor="#ffbf00", lw=0.6)
+                )
             if r == 0 and column_titles is not None and c < len(column_titles):
                 ax.set_title(column_titles[c], fontsize=8)
         axes[r, 0].set_ylabel(name, fontsize=9)

@@ -115,6 +115,13 @@ def step_loader(
     )
 
 
+def test_metrics(task: SequenceTask, loader: Any, trainer: L.Trainer) -> dict[str, list]:
+    """``trainer.test`` of ``task`` on ``loader``; every metric (per lead, per class...) by
+    its name without the ``test/`` prefix, as a list or a number."""
+    trainer.test(task, loader, verbose=False)
+    return {name.removeprefix("test/"): v.tolist() for name, v in task.last_metrics.items()}
+
+
 def fit_predict(
     make_task: Callable[[Sequence[dict]], SequenceTask],
     parts: Sequence[tuple[Sequence[dict], Sequence[dict]]],

@@ -10,6 +10,7 @@ from seqimaging.bench import cine_forecast
 from seqimaging.bench.record import STAND_IN_WARNING, BenchOptions
 from seqimaging.errors import DataError
 from seqimaging.evaluation import case_scores
+from seqimaging.medical import Sunnybrook, heart_region, patient_cines
 from seqimaging.medical.phantoms import make_sunnybrook_like
 
 pytest.importorskip("nibabel")
@@ -76,7 +77,8 @@ def _numpy_errors(cine: np.ndarray, context: int, horizon: int, box: int) -> dic
 def test_baselines_equal_an_independent_numpy_computation(run):
     _, _, saved = run
     settings = saved["settings"]
-    cines, _ = cine_forecast.load_cines(settings["root"], settings["config"]["slices"])
+    data = Sunnybrook(settings["root"], cine_forecast.SAMPLING)
+    cines, _ = patient_cines(data, settings["config"]["slices"])
     assert sorted(cines) == sorted(saved["per_patient_mae"]["persistence"])
     pooled = {name: 0.0 for name in ("persistence", "linear extrapolation")}
     count = 0
@@ -105,33 +107,18 @@ def test_results_md_warns_of_stand_in_and_shows_the_figures(run):
         assert (out / name).stat().st_size > 1000 and f"({name})" in markdown
 
 
-def test_windows_wrap_around_and_never_hold_their_target_in_the_context():
-    context, horizon = cine_forecast.CONTEXT, cine_forecast.HORIZON
-    for phases in (context + horizon, 20):
-        rows = cine_forecast.window_phases(phases)
-        assert rows.shape == (phases, context + horizon)
-        assert sorted(rows[:, 0]) == list(range(phases))
-        assert (np.diff(rows, axis=1) % phases == 1).all()
-        for row in rows:
-            assert not set(row[:context]) & set(row[context:])
-    cine = np.arange(20, dtype=np.float32).reshape(1, 20, 1, 1) * np.ones((1, 1, 4, 4))
-    past, future = cine_forecast.windows(cine.astype(np.float32))
-    assert past.shape == (20, context, 1, 4, 4) and future.shape == (20, horizon, 1, 4, 4)
-    assert past[17, :, 0, 0, 0].tolist() == [17, 18, 19, 0, 1, 2]
-    assert future[17, :, 0, 0, 0].tolist() == [3, 4, 5, 6]
-
-
-def test_a_cycle_too_short_for_context_and_horizon_is_refused(tmp_path):
+def test_a_cycle_too_short_for_context_and_horizon_is_refused_before_training(tmp_path):
     root = make_sunnybrook_like(tmp_path, n_patients=1, phases=8)
+    cines, _ = patient_cines(Sunnybrook(root, cine_forecast.SAMPLING))
     with pytest.raises(DataError, match="at least 10"):
-        cine_forecast.load_cines(root)
+        cine_forecast.evaluate(cines, cine_forecast.QUICK, seed=0, device="cpu")
 
 
 def test_scores_on_the_region_with_its_margin_equal_those_on_the_whole_frame():
     generator = torch.Generator().manual_seed(0)
     truth = torch.rand(3, 2, 1, 64, 64, generator=generator)
     forecast = (truth + 0.2 * torch.randn(truth.shape, generator=generator)).clamp(0, 1)
-    region = cine_forecast.heart_region(64)
+    region = heart_region(64, cine_forecast.BOX)
     whole = case_scores(forecast, truth, region)
     part = cine_forecast.scored_part
     cropped = case_scores(part(forecast), part(truth), part(region))

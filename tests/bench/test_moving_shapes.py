@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from seqimaging.bench import moving_shapes
+from seqimaging.bench import BENCHMARKS, moving_shapes
 from seqimaging.bench.record import BenchOptions
 from seqimaging.errors import SeqImagingError
 from seqimaging.evaluation import frame_scores
@@ -125,7 +125,8 @@ def test_results_md_has_the_published_row_marked_as_another_data_set_and_the_fig
         assert (out / figure).stat().st_size > 1000 and f"]({figure})" in markdown
 
 
-def test_root_is_refused_because_the_data_are_generated(tmp_path):
+@pytest.mark.parametrize("name", ["moving-shapes", "convlstm-speed"])
+def test_root_is_refused_because_the_data_are_generated(tmp_path, name):
     with pytest.raises(SeqImagingError, match="generates its data"):
-        moving_shapes.bench(tmp_path, BenchOptions(root=tmp_path, quick=True))
+        BENCHMARKS[name].run(tmp_path, BenchOptions(root=tmp_path, quick=True))
     assert not (tmp_path / "results.json").exists()
