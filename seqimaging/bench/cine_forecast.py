@@ -46,7 +46,7 @@ Without ``--root`` it runs on beating-heart phantoms in the same layout
 """
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -327,7 +327,7 @@ def bench(out: Path, options: BenchOptions) -> dict:
             "folds": folds,
             "excluded_baselines": {"same phase one cycle earlier": LEAK_NOTE},
         },
-        config=asdict(config),
+        config,
         root=str(root),
         device=device,
         context=CONTEXT,

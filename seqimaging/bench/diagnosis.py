@@ -239,8 +239,8 @@ def _bench(cohort: Cohort, out: Path, options: BenchOptions) -> dict:
     }
     return record.write(
         metrics,
+        config,
         root=str(root),
-        **asdict(config),
         sampling=asdict(sampling),
         models=MODELS,
         model_kwargs=config.model_kwargs(),

@@ -51,7 +51,7 @@ Protocol:
 
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import lightning as L
@@ -220,7 +220,7 @@ def bench(out: Path, options: BenchOptions) -> dict:
                 **PUBLISHED,
             },
         },
-        config=asdict(config),
+        config,
         context=CONTEXT,
         horizon=HORIZON,
         device=device,

@@ -30,7 +30,7 @@ Without ``--root`` it runs on generated rain events in the same file layout
 (:func:`seqimaging.geo.synthetic.make_radar_events`) and says so loudly.
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import lightning as L
@@ -228,7 +228,7 @@ def bench(out: Path, options: BenchOptions) -> dict:
     }
     return record.write(
         {"metrics": scores, "test_windows": result["cases"], "beats_persistence": beats},
-        config=asdict(config),
+        config,
         root=str(root),
         context=CONTEXT,
         horizon=HORIZON,

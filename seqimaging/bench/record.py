@@ -13,7 +13,7 @@ tables, headed by a line that says plainly when the data were a stand-in.
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -139,8 +139,14 @@ class BenchRecord:
     def figure(self, figure: Figure, name: str, caption: str) -> None:
         self.report.figure(figure, name, caption)
 
-    def write(self, metrics: Mapping[str, Any], **settings: Any) -> dict:
-        """Write ``results.json`` and ``results.md``; print the markdown; return the JSON."""
+    def write(self, metrics: Mapping[str, Any], config: Any = None, **settings: Any) -> dict:
+        """Write ``results.json`` and ``results.md``; print the markdown; return the JSON.
+
+        ``config`` (the run's sizes, a dataclass) and ``settings`` are recorded as the
+        run's ``settings``.
+        """
+        if config is not None:
+            settings = {"config": asdict(config), **settings}
         wall = time.perf_counter() - self.started
         env = environment()
         machine = (
