@@ -28,7 +28,7 @@ from seqimaging.report import REFLECTANCE, forecast_strip_figure, save_figure, s
 from seqimaging.report.sections import most_changing
 from seqimaging.sample import collate
 from seqimaging.tasks import ForecastTask
-from seqimaging.tasks.training import quiet_trainer, test_metrics
+from seqimaging.tasks.training import quiet_trainer, scores_on_test
 
 CONTEXT, HORIZON, PATCH = 6, 3, 16
 
@@ -86,8 +86,8 @@ def main(
     trainer.fit(task, loader(train, shuffle=True), loader(val))
     persistence = ForecastTask("persistence_forecaster", horizon=HORIZON)
     results = {
-        "ConvLSTM": test_metrics(task, loader(test), trainer),
-        "persistence": test_metrics(persistence, loader(test), trainer),
+        "ConvLSTM": scores_on_test(task, loader(test), trainer),
+        "persistence": scores_on_test(persistence, loader(test), trainer),
     }
     out.mkdir(parents=True, exist_ok=True)
     save_figures(task, test[most_changing(test)], out)

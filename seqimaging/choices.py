@@ -15,9 +15,16 @@ Example:
     seqimaging.errors.SeqImagingError: unknown colour 'blue'; expected one of: green, red
 """
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from seqimaging.errors import SeqImagingError
+
+
+def _origin(value: Any) -> tuple[str, str] | None:
+    """Where a function or class is defined, ``(module, qualified name)``; None for data."""
+    qualname = getattr(value, "__qualname__", None)
+    return None if qualname is None else (value.__module__, qualname)
 
 
 class Choices[V](Mapping[str, V]):
@@ -35,19 +42,16 @@ class Choices[V](Mapping[str, V]):
             self.add(name, value)
 
     def add(self, name: str, value: V) -> V:
-        """Add a row; a name that is taken already raises :class:`SeqImagingError`."""
-        if name in self._rows:
+        """Add a row; a name taken by another object raises :class:`SeqImagingError`.
+
+        The same definition again (the same module and qualified name, as when a module
+        is reloaded in a notebook) replaces its row.
+        """
+        same = _origin(value) is not None and _origin(self._rows.get(name)) == _origin(value)
+        if name in self._rows and not same:
             raise SeqImagingError(f"{self.kind} {name!r} is registered already")
         self._rows[name] = value
         return value
-
-    def register(self, name: str | None = None) -> Callable[[V], V]:
-        """A decorator adding the decorated object under ``name`` (default its ``__name__``)."""
-
-        def add(value: V) -> V:
-            return self.add(name or value.__name__, value)
-
-        return add
 
     def check(self, name: str) -> str:
         """``name`` if it is a row, else :class:`SeqImagingError` listing the valid names."""
@@ -62,6 +66,10 @@ class Choices[V](Mapping[str, V]):
 
     def __contains__(self, name: object) -> bool:
         return name in self._rows
+
+    def get(self, name: str, default: V | None = None) -> V | None:
+        """The row ``name``, or ``default`` (no error), as for a dict."""
+        return self._rows.get(name, default)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._rows)

@@ -25,7 +25,7 @@ def _bench(args: argparse.Namespace) -> None:
             print(f"{name:16s} {benchmark.summary}")
         return
     benchmark = BENCHMARKS[args.name]
-    if args.root is not None and not args.root.is_dir():
+    if args.root is not None and benchmark.reads_data and not args.root.is_dir():
         raise SeqImagingError(f"--root {args.root} is not a folder; expected the data set's folder")
     kind = benchmark.options_class()
     given = {"root": args.root, "quick": args.quick, "seed": args.seed, "device": args.device}

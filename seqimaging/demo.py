@@ -38,7 +38,7 @@ from seqimaging.report.sections import diagnosis_figures, forecast_figures
 from seqimaging.runs import fresh_run_name
 from seqimaging.sample import collate
 from seqimaging.tasks import ClassificationTask, ForecastTask
-from seqimaging.tasks.training import quiet_trainer, test_metrics
+from seqimaging.tasks.training import quiet_trainer, scores_on_test
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,15 @@ def diagnosis(config: DemoConfig, cache: Path, run: Path, report: Report, seed: 
     convlstm = next(iter(CLASSIFIERS))
     test = torch.stack([data[int(i)]["frames"] for i in split.test_indices])
     diagnosis_figures(
-        report, tasks[convlstm].model, test, y_true, classes, results[convlstm], logs, scale=GREY
+        report,
+        tasks[convlstm].model,
+        test,
+        y_true,
+        classes,
+        results[convlstm],
+        logs,
+        scale=GREY,
+        name=convlstm,
     )
     return results
 
@@ -173,8 +181,8 @@ def forecasting(config: DemoConfig, cache: Path, run: Path, report: Report, seed
     trainer.save_checkpoint(run / "checkpoints" / "convlstm_forecaster.ckpt")
     persistence = ForecastTask("persistence_forecaster", horizon=HORIZON)
     results = {
-        "ConvLSTM": test_metrics(task, loaders[2], trainer),
-        "persistence": test_metrics(persistence, loaders[2], trainer),
+        "ConvLSTM": scores_on_test(task, loaders[2], trainer),
+        "persistence": scores_on_test(persistence, loaders[2], trainer),
     }
 
     report.heading("Forecasting: synthetic cloud series")

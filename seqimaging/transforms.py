@@ -10,6 +10,8 @@ from typing import Any
 
 import torch
 
+from seqimaging.errors import ShapeError
+
 IMAGE_KEYS = ("frames", "mask", "future", "future_mask")
 """The keys of a sample that are images ``[T, C, H, W]``."""
 
@@ -19,7 +21,9 @@ class RandomTurn:
     by ``lightning.seed_everything``), applied alike to every image of a sample.
 
     For data without a preferred orientation (rain moves in every direction; a heart is
-    imaged at any in-plane angle).
+    imaged at any in-plane angle), and square images (a quarter turn swaps height and
+    width). It turns pixels only: a georeference in ``meta`` is not turned with them, so
+    use it on training samples.
 
     Example:
         >>> sample = {"frames": torch.arange(4.0).reshape(1, 1, 2, 2)}
@@ -31,6 +35,12 @@ class RandomTurn:
         self.keys = tuple(keys)
 
     def __call__(self, sample: dict[str, Any]) -> dict[str, Any]:
+        shapes = {tuple(sample[key].shape[-2:]) for key in self.keys if key in sample}
+        if any(h != w for h, w in shapes):
+            raise ShapeError(
+                f"RandomTurn needs square images (a quarter turn swaps height and width); "
+                f"got {sorted(shapes)}"
+            )
         k, flip = int(torch.randint(4, ())), bool(torch.randint(2, ()))
         turned = {}
         for key in self.keys:

@@ -35,10 +35,13 @@ class Benchmark:
         return getattr(importlib.import_module(self.module), self.options)
 
     def run(self, out: Path, options: BenchOptions) -> dict:
+        """Run the benchmark into ``out`` with ``options`` (of :meth:`options_class`)."""
+        name = self.module.rsplit(".", 1)[-1].replace("_", "-")
+        if not isinstance(options, kind := self.options_class()):
+            raise SeqImagingError(f"{name} takes {kind.__name__}, got {type(options).__name__}")
         if options.root is not None and not self.reads_data:
             raise SeqImagingError(
-                f"{self.module.rsplit('.', 1)[-1]} generates its data and reads no files; "
-                f"drop --root {options.root}"
+                f"{name} generates its data and reads no files; drop --root {options.root}"
             )
         return getattr(importlib.import_module(self.module), self.function)(Path(out), options)
 

@@ -150,7 +150,7 @@ def evaluate(
     parts: dict[str, list[CaseScores]] = {name: [] for name in METHODS}
     folds, example = [], {}
     for held_out, cine in cines.items():
-        context, truth = all_windows(cine, CONTEXT, HORIZON)
+        context, truth = all_windows(cine, CONTEXT, HORIZON, held_out)
         train = {p: c for p, c in cines.items() if p != held_out}
         data = CineWindows(train, CONTEXT, HORIZON, crop=config.crop, transform=RandomTurn())
         started, cpu = time.perf_counter(), time.process_time()

@@ -29,19 +29,13 @@ Protocol:
 
 - **Baseline.** Persistence (the last context frame for every lead), on the same test
   sequences.
-- **Metrics**, as OpenSTL's ``openstl/core/metrics.py`` computes them, per test sequence
-  and lead, then averaged over sequences (per lead) and also over leads:
-
-  - MSE = Σ (ŷ − y)² and MAE = Σ |ŷ − y| over the C·H·W pixels of a frame;
-  - PSNR = −10·log10 of the frame's mean squared error;
-  - SSIM: torchmetrics' (Gaussian 11×11 window, σ 1.5, ``data_range=1``). OpenSTL
-    calls skimage's ``structural_similarity`` with its defaults (7×7 uniform window,
-    data range from the float type, i.e. 2), so SSIMs are not strictly comparable.
-
-  PSNR and SSIM use forecasts clipped to [0, 1], MSE and MAE unclipped, as in OpenSTL.
-  Each has a percentile-bootstrap 95 % CI over test sequences
-  (:func:`~seqimaging.evaluation.bootstrap_cases`); the skill 1 − MSE / MSE of
-  persistence resamples both models' errors with the same sequences.
+- **Metrics**, as OpenSTL's ``openstl/core/metrics.py`` computes them
+  (:func:`~seqimaging.evaluation.frame_scores`: MSE and MAE per frame, PSNR, SSIM — not
+  strictly comparable with OpenSTL's skimage SSIM), per test sequence and lead, then
+  averaged over sequences, per lead and over all leads, with percentile-bootstrap 95 %
+  CIs over test sequences (:func:`~seqimaging.evaluation.mean_scores`); ``skill_mse``
+  over persistence resamples both models' errors with the same sequences
+  (:func:`~seqimaging.evaluation.skill`).
 - **Published row.** OpenSTL's ConvLSTM-S on Moving MNIST after 200 epochs (MSE 29.80,
   MAE 90.64, SSIM 0.9288, PSNR 22.10) stands in the table for orientation only: another
   data set, trained 200 epochs on a V100, not comparable.
@@ -199,8 +193,8 @@ def bench(out: Path, options: BenchOptions) -> dict:
         "C·H·W pixels on [0, 1], PSNR = −10·log10 of the frame's mean squared error, SSIM "
         "torchmetrics' with `data_range=1` (OpenSTL's is skimage's with its defaults: not "
         "strictly comparable); PSNR and SSIM on forecasts clipped to [0, 1]; then averaged "
-        "over sequences and leads. Bootstrap 95% CIs over the test sequences. Skill = 1 − "
-        "MSE / MSE of persistence (paired).",
+        "over sequences and leads. Bootstrap 95% CIs over the test sequences. Skill = "
+        "skill_mse = 1 − MSE / MSE of persistence (paired).",
     )
     record.table(_mean_rows(results))
     record.section("Per lead")

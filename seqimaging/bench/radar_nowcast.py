@@ -102,7 +102,7 @@ def train_forecaster(
     return fit(task, loader, device=device, max_steps=config.steps)
 
 
-def evaluate(task: ForecastTask, rain: xr.DataArray, config: RadarConfig) -> dict:
+def evaluate(task: ForecastTask, rain: xr.DataArray, config: RadarConfig, seed: int) -> dict:
     """Scores of the model and both baselines on every window of the test event."""
     values = torch.from_numpy(rain.values)  # [T, 1, H, W], NaN outside coverage
     covered = values.isfinite()
@@ -142,7 +142,7 @@ def evaluate(task: ForecastTask, rain: xr.DataArray, config: RadarConfig) -> dic
                 name: f[0, :, 0] * mask[0, :, 0] for name, f in forecasts.items()
             }
     scores = {
-        name: pooled_scores(CaseScores.concat(p), n_boot=config.bootstrap)
+        name: pooled_scores(CaseScores.concat(p), n_boot=config.bootstrap, seed=seed)
         for name, p in parts.items()
     }
     return {"scores": scores, "cases": len(starts), "examples": examples}
@@ -190,7 +190,7 @@ def bench(out: Path, options: BenchOptions) -> dict:
     )
     train_rain, test_rain = load_event(root, TRAIN_EVENT), load_event(root, TEST_EVENT)
     task = train_forecaster(train_rain, config, options.seed, options.device)
-    result = evaluate(task, test_rain, config)
+    result = evaluate(task, test_rain, config, options.seed)
     scores = result["scores"]
     record.text(
         f"{result['cases']} test windows on a {test_rain.sizes['y']}×{test_rain.sizes['x']} "

@@ -5,11 +5,10 @@ the bootstrap resamples. Two conventions:
 
 - **pooled** (:func:`case_scores`, :func:`pooled_scores`), as precipitation
   verification does: errors and event counts summed over cases and valid pixels, then
-  divided. Errors are pooled over valid pixels (MAE = Σ|e| / Σn, RMSE = √(Σe² / Σn));
-CSI at a threshold is hits / (hits + misses + false alarms) over the pooled counts, as
-verification of precipitation nowcasts does (``pysteps.verification.det_cat_fct``); SSIM
-is torchmetrics' (Gaussian 11×11 window) averaged over each frame's valid pixels, then
-over cases.
+  divided (MAE = Σ|e| / Σn, RMSE = √(Σe² / Σn); CSI at a threshold is hits / (hits +
+  misses + false alarms) over the pooled counts, as ``pysteps.verification.det_cat_fct``);
+  SSIM is torchmetrics' (Gaussian 11×11 window) averaged over each frame's valid pixels,
+  then over cases.
 - **per frame** (:func:`frame_scores`, :func:`mean_scores`), as OpenSTL scores Moving
   MNIST: each frame's MSE and MAE summed over its pixels, PSNR and SSIM per frame, then
   averaged over sequences.
@@ -195,9 +194,13 @@ def skill(
 def frame_scores(forecast: torch.Tensor, truth: torch.Tensor) -> dict[str, np.ndarray]:
     """OpenSTL's per-frame scores of forecasts ``[B, K, C, H, W]`` on [0, 1]: ``[B, K]`` each.
 
-    MSE and MAE are summed over a frame's C·H·W pixels; PSNR (−10·log10 of the frame's
-    mean squared error) and SSIM use the forecast clipped to [0, 1]. Errors are summed in
-    float64; SSIM is computed in float32 (ten times faster on a CPU, within 10⁻⁶).
+    MSE = Σ (ŷ − y)² and MAE = Σ |ŷ − y| over a frame's C·H·W pixels, of the forecast as
+    it is; PSNR (−10·log10 of the frame's mean squared error) and SSIM of the forecast
+    clipped to [0, 1]. SSIM is torchmetrics' (Gaussian 11×11 window, σ 1.5,
+    ``data_range=1``); OpenSTL calls skimage's ``structural_similarity`` with its defaults
+    (7×7 uniform window, data range 2 from the float type), so SSIMs are not strictly
+    comparable. Errors are summed in float64; SSIM is computed in float32 (ten times
+    faster on a CPU, within 10⁻⁶).
     """
     forecast, truth = forecast.detach().double().cpu(), truth.detach().double().cpu()
     error, clipped = forecast - truth, forecast.clamp(0.0, 1.0)

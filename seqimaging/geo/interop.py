@@ -6,7 +6,7 @@ files (the index rows whose time interval overlaps the slice, every ``t.step``-t
 turns each sample into ``frames``/``future`` with ``times`` from the real dates.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -39,6 +39,7 @@ class TorchGeoWindows(Dataset):
         nodata: raw value torchgeo fills nodata with; those pixels are masked. ``None``
             for no mask.
         time_unit: unit of ``times`` (``"D"`` days, ``"h"``, ...).
+        transform: a function applied to each sample (:mod:`seqimaging.transforms`).
     """
 
     def __init__(
@@ -50,6 +51,7 @@ class TorchGeoWindows(Dataset):
         *,
         nodata: float | None = None,
         time_unit: str = "D",
+        transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
         if not getattr(dataset, "time_series", False):
             raise SeqImagingError(
@@ -57,7 +59,7 @@ class TorchGeoWindows(Dataset):
                 f"torchgeo RasterDataset(time_series=True), which stacks dates"
             )
         self.dataset, self.context, self.horizon = dataset, context, horizon
-        self.nodata, self.time_unit = nodata, time_unit
+        self.nodata, self.time_unit, self.transform = nodata, time_unit, transform
         self.slices, self.dates = [], []
         for index in sampler:
             dates = self._dates(index)
@@ -93,4 +95,4 @@ class TorchGeoWindows(Dataset):
         sample = window_sample(image, mask, dates, self.context, self.time_unit)
         start = np.datetime_as_string(dates[0], unit="s")
         sample["meta"] |= {"id": f"{self.groups[i]}/{start}", "group": self.groups[i]}
-        return sample
+        return sample if self.transform is None else self.transform(sample)

@@ -1,13 +1,14 @@
 """FMI weather-radar reflectivity composites (GeoTIFF): codes → dBZ → rain rate."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 import xarray as xr
 
+from seqimaging.choices import Choices
 from seqimaging.geo.layout import Layout
 
 UNDETECT_DBZ = -32.0
@@ -64,17 +65,24 @@ def crop_to_coverage(cube: xr.DataArray) -> xr.DataArray:
     return cube.isel(y=slice(rows[0], rows[-1] + 1), x=slice(cols[0], cols[-1] + 1))
 
 
+QUANTITIES: Choices[Callable[[xr.DataArray], xr.DataArray]] = Choices(
+    "radar quantity", {"dbz": lambda dbz: dbz, "rain_rate": rain_rate}
+)
+"""What a reflectivity cube becomes, by name."""
+
+
 def read_fmi_radar(
     source: str | Path | Sequence[str | Path],
     *,
-    quantity: Literal["dbz", "rain_rate"] = "rain_rate",
+    quantity: str = "rain_rate",
     **kwargs: Any,
 ) -> xr.DataArray:
     """Read FMI radar composites as a lazy ``(time, band, y, x)`` cube.
 
     Args:
         source: a folder of ``*_FINUTM.tif`` files, or a list of them in time order.
-        quantity: ``"dbz"`` (reflectivity) or ``"rain_rate"`` (mm/h, Marshall–Palmer).
+        quantity: a row of :data:`QUANTITIES`: ``"dbz"`` (reflectivity) or ``"rain_rate"``
+            (mm/h, Marshall–Palmer).
         **kwargs: further :func:`seqimaging.geo.read_stack` arguments (``crs``, ...).
 
     Returns:
@@ -85,6 +93,6 @@ def read_fmi_radar(
         >>> rain.sizes["time"], str(rain.band.values[0]), float(rain.min())
         (4, 'rain_rate', 0.0)
     """
-    dbz = FmiRadar.read(source, **kwargs).assign_attrs(units="dBZ")
-    cube = rain_rate(dbz) if quantity == "rain_rate" else dbz
+    convert = QUANTITIES[quantity]
+    cube = convert(FmiRadar.read(source, **kwargs).assign_attrs(units="dBZ"))
     return cube.assign_coords(band=[quantity]).astype(np.float32, keep_attrs=True)

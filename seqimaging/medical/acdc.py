@@ -24,7 +24,8 @@ class ACDC(CineDataset):
         split: an official split, ``"training"`` (patients 001–100) or ``"testing"``
             (101–150).
         sampling: how a cine becomes a sample (:class:`CineSampling`).
-        transform: a function applied to each sample (e.g. :class:`CineAugmentation`).
+        transform: a function applied to each sample (e.g.
+            :class:`~seqimaging.medical.CineAugmentation`).
 
     Raises:
         DatasetNotFoundError: no ``root/<split>`` folder, or no patient folders in it.

@@ -49,6 +49,11 @@ def patient_cines(
         >>> cines["SCD0000101"].shape, round(intervals["SCD0000101"])
         ((2, 20, 64, 64), 38)
     """
+    if data.transform is not None:
+        raise SeqImagingError(
+            f"patient_cines reads the cines as they are; got a dataset with transform "
+            f"{data.transform!r} (random augmentation does not belong in evaluation data)"
+        )
     if data.sampling.slices is not None:
         raise SeqImagingError(
             f"patient_cines needs one sample per slice, CineSampling(slices=None); got "
@@ -85,9 +90,12 @@ def window_phases(phases: int, length: int) -> np.ndarray:
     return (np.arange(phases)[:, None] + np.arange(length)) % phases
 
 
-def all_windows(cine: np.ndarray, context: int, horizon: int) -> tuple[Tensor, Tensor]:
+def all_windows(
+    cine: np.ndarray, context: int, horizon: int, name: str = "cine"
+) -> tuple[Tensor, Tensor]:
     """Every window of a patient's slices ``[S, T, H, W]``: context ``[N, context, 1, H, W]``
     and future ``[N, horizon, 1, H, W]``, ``N = S·T``, slice by slice, start by start.
+    Errors name the cine ``name`` (the patient).
 
     Raises:
         ShapeError: ``cine`` is not ``[S, T, H, W]``.
@@ -98,7 +106,7 @@ def all_windows(cine: np.ndarray, context: int, horizon: int) -> tuple[Tensor, T
         >>> tuple(past.shape), tuple(future.shape)
         ((20, 6, 1, 8, 8), (20, 4, 1, 8, 8))
     """
-    cine = _checked(cine, context, horizon)
+    cine = _checked(cine, context, horizon, name)
     frames = torch.from_numpy(cine[:, window_phases(cine.shape[1], context + horizon)])
     frames = frames.flatten(0, 1)[:, :, None]  # [S·T, context + horizon, 1, H, W]
     return frames[:, :context], frames[:, context:]

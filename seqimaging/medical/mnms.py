@@ -24,7 +24,8 @@ class MnMs(CineDataset):
         root: the folder holding the cines, at any depth.
         csv: the information CSV.
         sampling: how a cine becomes a sample (:class:`CineSampling`).
-        transform: a function applied to each sample (e.g. :class:`CineAugmentation`).
+        transform: a function applied to each sample (e.g.
+            :class:`~seqimaging.medical.CineAugmentation`).
 
     Raises:
         DatasetNotFoundError: no CSV, or none of its cines under ``root``.
@@ -91,7 +92,7 @@ class MnMs(CineDataset):
         """
         root = Path(root)
         for path in sorted(root.rglob("*.csv")):
-            with open(path, encoding="utf-8-sig") as file:
+            with open(path, encoding="utf-8-sig", errors="replace") as file:
                 if cls.csv_column in file.readline():
                     return path
         raise DatasetNotFoundError(

@@ -20,7 +20,8 @@ class Sunnybrook(CineDataset):
     Args:
         root: the folder holding ``labels.csv`` and the cines.
         sampling: how a cine becomes a sample (:class:`CineSampling`).
-        transform: a function applied to each sample (e.g. :class:`CineAugmentation`).
+        transform: a function applied to each sample (e.g.
+            :class:`~seqimaging.medical.CineAugmentation`).
 
     Raises:
         DatasetNotFoundError: no ``labels.csv``.

@@ -22,7 +22,8 @@ class CineTable(CineDataset):
         targets: columns holding regression targets, e.g. ``("lvef",)``.
         class_names: the classes in index order; default the sorted labels found.
         sampling: how a cine becomes a sample (:class:`CineSampling`).
-        transform: a function applied to each sample (e.g. :class:`CineAugmentation`).
+        transform: a function applied to each sample (e.g.
+            :class:`~seqimaging.medical.CineAugmentation`).
 
     Raises:
         DatasetNotFoundError: no such CSV.

@@ -45,6 +45,7 @@ class TestReport(Callback):
                 "Skill in MSE over persistence against lead time",
             )
         log = folder / "metrics.csv"
-        if log.is_file():
-            report.figure(loss_curves_figure({"": log}), "training_curves.png", "Loss per epoch")
+        curves = loss_curves_figure({"": log}) if log.is_file() else None
+        if curves is not None:
+            report.figure(curves, "training_curves.png", "Loss per epoch")
         report.write(metrics={"test": scalars})

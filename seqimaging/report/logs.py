@@ -20,9 +20,9 @@ def epoch_metrics(metrics_csv: str | Path) -> pd.DataFrame:
     return table[columns].groupby("epoch").last().dropna(axis="columns", how="all")
 
 
-def loss_curves_figure(logs: Mapping[str, str | Path], metric: str = "loss") -> Figure:
+def loss_curves_figure(logs: Mapping[str, str | Path], metric: str = "loss") -> Figure | None:
     """Training and validation ``metric`` per epoch of each run ``name → metrics.csv``,
-    as lines ``"<name> train"`` and ``"<name> val"``."""
+    as lines ``"<name> train"`` and ``"<name> val"``; None where no log has them."""
     curves = {}
     for name, path in logs.items():
         table = epoch_metrics(path)
@@ -31,4 +31,4 @@ def loss_curves_figure(logs: Mapping[str, str | Path], metric: str = "loss") -> 
                 series = table[column].dropna()
                 label = f"{name} {stage}".strip()
                 curves[label] = (series.index.to_numpy(), series.to_numpy())
-    return curves_figure(curves, xlabel="epoch", ylabel=metric)
+    return curves_figure(curves, xlabel="epoch", ylabel=metric) if curves else None

@@ -37,12 +37,13 @@ def diagnosis_figures(
     logs: Mapping[str, Path],
     *,
     scale: ImageScale = GREY,
+    name: str = "model",
 ) -> None:
     """Confusion matrix, temporal occlusion and loss curves of a classifier.
 
     Args:
         report: where the figures go.
-        model: the classifier.
+        model: the classifier, called ``name`` in the captions.
         frames: the test sequences ``[N, T, C, H, W]``; ``y_true`` their classes.
         classes: class names.
         scores: the model's scores, with ``confusion_matrix`` (rows: true class).
@@ -52,17 +53,23 @@ def diagnosis_figures(
     report.figure(
         confusion_matrix_figure(np.array(scores["confusion_matrix"]), list(classes)),
         "confusion_matrix.png",
-        "ConvLSTM confusion matrix on the test patients (rows: true group)",
+        f"{name} confusion matrix on the test cases (rows: true class)",
     )
     report.figure(
         _importance(model, frames, y_true, classes, scale),
         "cine_importance.png",
-        "A test patient's mid slice over the cycle, and how much hiding each frame "
-        "lowers the ConvLSTM's confidence (temporal occlusion)",
+        "A test case's middle channel over time, and how much hiding each frame lowers "
+        f"the {name}'s confidence (temporal occlusion)",
     )
-    report.figure(
-        loss_curves_figure(logs), "training_curves_diagnosis.png", "Diagnosis: loss per epoch"
+    _optional_figure(
+        report, loss_curves_figure(logs), "training_curves_diagnosis.png", "Loss per epoch"
     )
+
+
+def _optional_figure(report: Report, figure, file: str, caption: str) -> None:
+    """Add ``figure`` unless it is None (a log without the curves)."""
+    if figure is not None:
+        report.figure(figure, file, caption)
 
 
 def _importance(
@@ -81,7 +88,7 @@ def _importance(
     mid = frames.shape[2] // 2
     figure = importance_figure(frames[best, :, mid].numpy(), importance.numpy(), scale=scale)
     figure.axes[-1].set_ylabel("drop in log-odds")
-    figure.suptitle(f"group {classes[y_true[best]]}", fontsize=9)
+    figure.suptitle(f"class {classes[y_true[best]]}", fontsize=9)
     return figure
 
 
@@ -133,6 +140,6 @@ def forecast_figures(
         "skill_by_lead.png",
         "Skill over persistence against lead time (above 0: better than persistence)",
     )
-    report.figure(
-        loss_curves_figure(logs), "training_curves_forecast.png", "Forecasting: loss per epoch"
+    _optional_figure(
+        report, loss_curves_figure(logs), "training_curves_forecast.png", "Loss per epoch"
     )

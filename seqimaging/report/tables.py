@@ -1,4 +1,5 @@
-"""Tables of scores with their confidence intervals, as rows for :func:`markdown_table`.
+"""Tables of scores with their confidence intervals, as rows for
+:func:`~seqimaging.report.markdown_table`.
 
 Every score is ``[estimate, low, high]`` (see :mod:`seqimaging.evaluation`) and shows as
 ``"0.512 (0.480–0.550)"``.
@@ -9,7 +10,7 @@ from typing import Any
 
 
 def interval(value: Sequence[float], digits: int = 3) -> str:
-    """``[estimate, low, high]`` as ``"0.512 (0.48–0.55)"``."""
+    """``[estimate, low, high]`` as ``"0.512 (0.480–0.550)"`` (``digits`` decimals)."""
     estimate, low, high = value
     return f"{estimate:.{digits}f} ({low:.{digits}f}–{high:.{digits}f})"
 

@@ -2,7 +2,7 @@
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import torch
 from lightning.pytorch import LightningModule
@@ -19,10 +19,6 @@ from seqimaging.models import build_model
 
 class NonFiniteLossError(SeqImagingError, FloatingPointError):
     """The training loss became NaN or infinite."""
-
-
-OptimizerName = Literal["adam", "adamw", "sgd"]
-SchedulerName = Literal["none", "cosine", "plateau"]
 
 
 def _adam(params: Iterable[nn.Parameter], h: AttributeDict) -> Optimizer:
@@ -99,11 +95,11 @@ class SequenceTask(LightningModule, ABC):
         model: str | nn.Module,
         model_kwargs: dict[str, Any] | None = None,
         *,
-        optimizer: OptimizerName = "adamw",
+        optimizer: str = "adamw",
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
         momentum: float = 0.9,
-        scheduler: SchedulerName = "none",
+        scheduler: str = "none",
         patience: int = 5,
     ) -> None:
         super().__init__()

@@ -10,7 +10,7 @@ from torchmetrics.wrappers import MultioutputWrapper
 
 from seqimaging.models.baselines import persistence
 from seqimaging.tasks.base import SequenceTask
-from seqimaging.tasks.losses import LOSSES, LossName
+from seqimaging.tasks.losses import LOSSES
 
 
 def _error_sums(
@@ -51,9 +51,9 @@ class SkillScore(Metric):
     """Skill in MSE over a reference forecast per lead time.
 
     1 − Σ squared error / Σ squared error of the reference, both pooled over samples and
-    the valid pixels, as :class:`LeadTimeError` counts them. ``update(forecast, truth,
-    reference, mask)`` with ``[B, L, C, H, W]`` tensors and an optional ``[B, L, 1, H, W]``
-    mask; ``compute()`` gives ``[L]``.
+    the valid pixels, as :class:`LeadTimeError` counts them. ``update(forecast, truth, *,
+    reference, mask=None)`` with ``[B, L, C, H, W]`` tensors and an optional
+    ``[B, L, 1, H, W]`` mask; ``compute()`` gives ``[L]``.
     """
 
     full_state_update = False
@@ -64,7 +64,7 @@ class SkillScore(Metric):
             self.add_state(state, torch.zeros(horizon, dtype=torch.float64), dist_reduce_fx="sum")
 
     def update(
-        self, forecast: Tensor, truth: Tensor, reference: Tensor, mask: Tensor | None = None
+        self, forecast: Tensor, truth: Tensor, *, reference: Tensor, mask: Tensor | None = None
     ) -> None:
         self.model_error += _error_sums(forecast, truth, mask)[0]
         self.reference_error += _error_sums(reference, truth, mask)[0]
@@ -125,7 +125,7 @@ class ForecastTask(SequenceTask):
         in_channels: int = 1,
         horizon: int = 10,
         model_kwargs: dict[str, Any] | None = None,
-        loss: LossName = "mse",
+        loss: str = "mse",
         data_range: float = 1.0,
         teacher_forcing: float = 0.0,
         teacher_forcing_steps: int = 0,

@@ -4,14 +4,11 @@ Each row is a ``torch.nn.functional`` loss ``(prediction, target, reduction="mea
 """
 
 from collections.abc import Callable
-from typing import Literal
 
 import torch.nn.functional as F
 from torch import Tensor
 
 from seqimaging.choices import Choices
-
-LossName = Literal["mse", "l1", "huber"]
 
 LOSSES: Choices[Callable[..., Tensor]] = Choices(
     "loss", {"mse": F.mse_loss, "l1": F.l1_loss, "huber": F.huber_loss}

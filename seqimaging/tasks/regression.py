@@ -8,7 +8,7 @@ from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection, 
 
 from seqimaging.errors import SeqImagingError
 from seqimaging.tasks.base import SequenceTask
-from seqimaging.tasks.losses import LOSSES, LossName
+from seqimaging.tasks.losses import LOSSES
 
 
 class RegressionTask(SequenceTask):
@@ -42,7 +42,7 @@ class RegressionTask(SequenceTask):
         in_channels: int = 1,
         num_targets: int = 1,
         model_kwargs: dict[str, Any] | None = None,
-        loss: LossName = "mse",
+        loss: str = "mse",
         target_mean: list[float] | float = 0.0,
         target_std: list[float] | float = 1.0,
         **kwargs: Any,

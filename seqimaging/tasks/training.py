@@ -115,7 +115,7 @@ def step_loader(
     )
 
 
-def test_metrics(task: SequenceTask, loader: Any, trainer: L.Trainer) -> dict[str, list]:
+def scores_on_test(task: SequenceTask, loader: Any, trainer: L.Trainer) -> dict[str, list]:
     """``trainer.test`` of ``task`` on ``loader``; every metric (per lead, per class...) by
     its name without the ``test/`` prefix, as a list or a number."""
     trainer.test(task, loader, verbose=False)

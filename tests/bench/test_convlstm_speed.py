@@ -36,3 +36,12 @@ def test_run_writes_json_and_table(tmp_path, capsys):
     table = (tmp_path / "results.md").read_text()
     assert "| tiny | train |" in table and "| tiny | infer |" in table
     assert "| tiny | train |" in capsys.readouterr().out
+
+
+def test_a_benchmark_refuses_options_of_another_kind(tmp_path):
+    from seqimaging.bench import BENCHMARKS
+    from seqimaging.bench.record import BenchOptions
+    from seqimaging.errors import SeqImagingError
+
+    with pytest.raises(SeqImagingError, match="takes SpeedOptions, got BenchOptions"):
+        BENCHMARKS["convlstm-speed"].run(tmp_path, BenchOptions(quick=True))

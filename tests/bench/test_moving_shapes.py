@@ -128,5 +128,6 @@ def test_results_md_has_the_published_row_marked_as_another_data_set_and_the_fig
 @pytest.mark.parametrize("name", ["moving-shapes", "convlstm-speed"])
 def test_root_is_refused_because_the_data_are_generated(tmp_path, name):
     with pytest.raises(SeqImagingError, match="generates its data"):
-        BENCHMARKS[name].run(tmp_path, BenchOptions(root=tmp_path, quick=True))
+        benchmark = BENCHMARKS[name]
+        benchmark.run(tmp_path, benchmark.options_class()(root=tmp_path, quick=True))
     assert not (tmp_path / "results.json").exists()

@@ -54,3 +54,17 @@ def test_a_dataset_without_time_series_is_refused(series):
     dataset = Clouds(str(series), crs="EPSG:32632", res=(1000, 1000))
     with pytest.raises(SeqImagingError, match="time_series=False"):
         TorchGeoWindows(dataset, [], context=2)
+
+
+def test_the_transform_applies_to_each_sample(tmp_path):
+    series = make_cloud_series(tmp_path, n_frames=6, seed=1, size=32, other_crs_frame=None)
+    dataset = Clouds(str(series), crs="EPSG:32632", res=(1000, 1000), time_series=True)
+    sampler = GriddedPatchSampler(dataset, size=16) @ SequentialTimedeltaSampler(
+        dataset, delta=pd.Timedelta(hours=4), stride=pd.Timedelta(hours=2)
+    )
+    plain = TorchGeoWindows(dataset, sampler, context=3, horizon=1, time_unit="h")
+    marked = TorchGeoWindows(
+        dataset, sampler, context=3, horizon=1, time_unit="h", transform=lambda s: s | {"x": 1}
+    )
+    assert "x" not in plain[0] and marked[0]["x"] == 1
+    np.testing.assert_array_equal(marked[0]["frames"].numpy(), plain[0]["frames"].numpy())

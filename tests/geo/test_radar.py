@@ -116,3 +116,10 @@ def test_crop_to_coverage_keeps_the_bounding_box_of_valid_pixels():
     values[1, 0, 1, 2] = np.nan  # not valid in every frame: the box stays
     cube = xr.DataArray(values, dims=("time", "band", "y", "x"))
     assert crop_to_coverage(cube).shape == (2, 1, 3, 4)
+
+
+def test_an_unknown_quantity_is_refused_naming_the_valid_ones():
+    from seqimaging.errors import SeqImagingError
+
+    with pytest.raises(SeqImagingError, match=r"unknown radar quantity 'dbzh'.*dbz, rain_rate"):
+        read_fmi_radar(FILES, quantity="dbzh")

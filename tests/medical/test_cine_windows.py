@@ -147,3 +147,10 @@ def test_patient_cines_stacks_each_patients_slices(sunnybrook):
         assert intervals[patient] > 0
     with pytest.raises(SeqImagingError, match="slices=None"):
         patient_cines(Sunnybrook(sunnybrook, CineSampling(slices=1)))
+
+
+def test_patient_cines_refuses_a_dataset_that_augments(sunnybrook):
+    sampling = CineSampling(slices=None, frames=None)
+    data = Sunnybrook(sunnybrook, sampling, transform=RandomTurn())
+    with pytest.raises(SeqImagingError, match="transform"):
+        patient_cines(data)

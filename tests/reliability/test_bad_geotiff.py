@@ -158,7 +158,7 @@ def test_infinite_pixels_are_invalid_like_nodata(tmp_path):
     assert np.isnan(cube.values[0, 0, :2]).all() and np.isfinite(cube.values[0, 0, 2:]).all()
 
 
-# Inputs the fuzzer (seqimaging bench fuzz-readers) found: a CRS text that is not UTF-8
+# Inputs the fuzzer (tests/reliability/fuzz_readers.py) found: a CRS text that is not UTF-8
 # (UnicodeDecodeError from rasterio.open), and a header claiming 65286 x 12293 px x 2 float32
 # bands in 474 bytes (reading it ran for minutes and allocated gigabytes).
 FUZZED = {

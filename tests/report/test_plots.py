@@ -106,3 +106,13 @@ def test_report_links_figures_and_writes_metrics(tmp_path):
 def test_format_follows_the_suffix(tmp_path, name):
     path = save_figure(curves_figure({"a": ([0], [1])}, xlabel="x", ylabel="y"), tmp_path / name)
     assert path.read_bytes()[:4] in (b"<?xm", b"%PDF")
+
+
+def test_loss_curves_of_a_log_without_losses_are_none(tmp_path):
+    from seqimaging.report import loss_curves_figure
+
+    log = tmp_path / "metrics.csv"
+    log.write_text("epoch,step,test/mse\n0,0,0.5\n")
+    assert loss_curves_figure({"": log}) is None
+    log.write_text("epoch,step,train/loss_epoch,val/loss\n0,0,0.5,\n0,0,,0.6\n1,1,0.4,\n1,1,,0.5\n")
+    assert loss_curves_figure({"model": log}) is not None

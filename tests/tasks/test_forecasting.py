@@ -152,3 +152,14 @@ def test_scheduled_sampling_decays_linearly(trainer):
     )
     trainer(max_epochs=3).fit(task, data)
     assert seen == pytest.approx([0.8 * max(0.0, 1 - s / 10) for s in range(12)])
+
+
+def test_skill_score_takes_the_reference_by_name_only():
+    from seqimaging.tasks import SkillScore
+
+    truth = torch.zeros(2, 3, 1, 4, 4)
+    metric = SkillScore(3)
+    with pytest.raises(TypeError):
+        metric.update(truth + 1, truth, truth + 2)  # the old positional order
+    metric.update(truth + 1, truth, reference=truth + 2)
+    torch.testing.assert_close(metric.compute(), torch.full((3,), 0.75))
