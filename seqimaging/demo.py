@@ -26,7 +26,6 @@ import numpy as np
 import torch
 import yaml
 from lightning.pytorch.loggers import CSVLogger
-from sklearn.metrics import confusion_matrix
 from torch.utils.data import DataLoader
 
 from seqimaging.data import InMemory, SequenceDataModule
@@ -110,11 +109,6 @@ def diagnosis(config: DemoConfig, cache: Path, run: Path, report: Report, seed: 
         logs[label], tasks[label] = Path(trainer.logger.log_dir) / "metrics.csv", task
     results = {
         label: diagnosis_scores(y_true, p, classes, config.bootstrap, seed)
-        | {
-            "confusion_matrix": confusion_matrix(
-                y_true, p.argmax(1), labels=range(len(classes))
-            ).tolist()
-        }
         for label, p in probabilities.items()
     }
     report.heading("Diagnosis: ACDC-like cine phantoms")

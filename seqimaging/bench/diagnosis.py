@@ -53,7 +53,6 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import confusion_matrix
 
 from seqimaging.bench.record import BenchOptions, BenchRecord
 from seqimaging.data import InMemory
@@ -262,7 +261,8 @@ def _report_diagnosis(
     model = next(iter(MODELS))
     record.figure(
         confusion_matrix_figure(
-            np.array(diagnosis[split]["confusion_matrix"][model]), diagnosis[split]["classes"]
+            np.array(diagnosis[split]["scores"][model]["confusion_matrix"]),
+            diagnosis[split]["classes"],
         ),
         "confusion_matrix.png",
         f"{model} confusion matrix, {_describe(split, diagnosis[split])} (rows: true class)",
@@ -381,10 +381,6 @@ def _diagnosis(
         "scores": {
             label: diagnosis_scores(y, p, classes, config.bootstrap, options.seed)
             for label, p in probabilities.items()
-        },
-        "confusion_matrix": {
-            label: confusion_matrix(y, p, labels=range(len(classes))).tolist()
-            for label, p in predicted.items()
         },
         "probabilities": {label: p.tolist() for label, p in probabilities.items()},
     }

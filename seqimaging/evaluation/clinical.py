@@ -12,6 +12,7 @@ from scipy.stats import rankdata
 from sklearn.metrics import (
     accuracy_score,
     balanced_accuracy_score,
+    confusion_matrix,
     f1_score,
     mean_absolute_error,
     r2_score,
@@ -45,7 +46,8 @@ def diagnosis_scores(
     """The diagnosis metrics of class probabilities ``[N, K]``, each ``[estimate, low, high]``.
 
     Sensitivity and specificity per class resample that class's patients, or the others';
-    they are ``None`` for a class without such patients.
+    they are ``None`` for a class without such patients. ``confusion_matrix`` (rows: true
+    class, columns: predicted) has no interval.
     """
     predicted = probabilities.argmax(axis=1)
 
@@ -62,6 +64,9 @@ def diagnosis_scores(
         "macro_auroc": ci(macro_auroc, values=probabilities),
         "sensitivity": {},
         "specificity": {},
+        "confusion_matrix": confusion_matrix(
+            y_true, predicted, labels=range(len(classes))
+        ).tolist(),
     }
     for c, name in enumerate(classes):
         positive, called = y_true == c, predicted == c

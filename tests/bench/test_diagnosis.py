@@ -78,7 +78,7 @@ def test_every_metric_has_an_interval_and_equals_scikit_learn(bench, request):
             assert scores["macro_f1"][0] == pytest.approx(f1)
             assert scores["macro_auroc"][0] == pytest.approx(auroc)
             matrix = confusion_matrix(y, predicted, labels=range(len(classes)))
-            assert split["confusion_matrix"][label] == matrix.tolist()
+            assert split["scores"][label]["confusion_matrix"] == matrix.tolist()
             recall = recall_score(y, predicted, average=None, labels=range(len(classes)))
             specificity = [
                 1 - (matrix[:, c].sum() - matrix[c, c]) / (len(y) - matrix[c].sum())
