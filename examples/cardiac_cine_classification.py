@@ -24,6 +24,7 @@ from seqimaging.data import InMemory, SequenceDataModule
 from seqimaging.evaluation import bootstrap_ci
 from seqimaging.medical import ACDC, CineSampling
 from seqimaging.medical.phantoms import make_acdc_like
+from seqimaging.models.baselines import class_frequencies
 from seqimaging.report.plots import confusion_matrix_figure, save_figure
 from seqimaging.tasks import ClassificationTask
 from seqimaging.tasks.training import fit, predict
@@ -51,7 +52,7 @@ def main(
     split.setup()
     labels = np.array(data.labels)
     y_true = labels[split.test_indices]
-    majority = np.bincount(labels[split.train_indices]).argmax()
+    majority = class_frequencies(labels[split.train_indices], len(data.class_names)).argmax()
     results = {
         "majority class": bootstrap_ci(
             y_true,

@@ -184,7 +184,7 @@ class CineWindows(Dataset):
         if self.crop is not None:
             y, x = (int(torch.randint(n - self.crop + 1, ())) for n in cine.shape[-2:])
             rows, cols = slice(y, y + self.crop), slice(x, x + self.crop)
-        frames = torch.from_numpy(cine[window_phases(phases, length)[t], rows, cols])[:, None]
+        frames = torch.from_numpy(cine[(t + np.arange(length)) % phases, rows, cols])[:, None]
         times = (t + torch.arange(length, dtype=torch.float32)) / phases
         c = self.context
         sample = {

@@ -107,7 +107,5 @@ class MnMs(CineDataset):
         path = record.path.with_name(cls.mask_pattern.format(code=record.id))
         if not path.is_file():
             return None
-        truth = read_mask(path)
-        return lv_ejection_fraction(
-            truth[..., record.ed] == cls.lv_label, truth[..., record.es] == cls.lv_label
-        )
+        ed, es = read_mask(path, (record.ed, record.es)) == cls.lv_label
+        return lv_ejection_fraction(ed, es)

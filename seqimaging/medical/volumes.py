@@ -1,5 +1,6 @@
 """Left-ventricular ejection fraction from ground-truth segmentation masks."""
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,10 @@ def lv_ejection_fraction(ed: np.ndarray, es: np.ndarray) -> float | None:
     return float(100.0 * (edv - np.count_nonzero(es)) / edv) if edv else None
 
 
-def read_mask(path: Path) -> np.ndarray:
-    """The label volume of a NIfTI segmentation (nibabel, the ``medical`` extra)."""
-    return np.asarray(require("nibabel", extra="medical").load(path).dataobj)
+def read_mask(path: Path, frames: Sequence[int] | None = None) -> np.ndarray:
+    """The label volume of a NIfTI segmentation (nibabel, the ``medical`` extra); with
+    ``frames``, only those indices of its last (time) axis, stacked first, read lazily."""
+    labels = require("nibabel", extra="medical").load(path).dataobj
+    if frames is None:
+        return np.asarray(labels)
+    return np.stack([np.asarray(labels[..., t]) for t in frames])

@@ -23,15 +23,8 @@ from torch import Tensor, nn
 
 from seqimaging._optional import require
 from seqimaging.errors import ShapeError
-from seqimaging.models.blocks import unpack_batch
+from seqimaging.models.blocks import last_frame, unpack_batch
 from seqimaging.models.registry import register_model
-
-
-def last_frame(frames: Tensor, lengths: Tensor | None = None, back: int = 0) -> Tensor:
-    """Frame ``T - 1 - back`` of each sequence ``[B, T, C, H, W]`` → ``[B, C, H, W]``;
-    with ``lengths`` counted from each sequence's own last valid frame."""
-    last = frames.shape[1] - 1 if lengths is None else lengths.to(frames.device) - 1
-    return frames[torch.arange(len(frames), device=frames.device), last - back]
 
 
 def persistence(frames: Tensor, horizon: int, lengths: Tensor | None = None) -> Tensor:

@@ -1,5 +1,7 @@
-"""Small pieces several models share: the conv block, the stride check, batch unpacking."""
+"""Small pieces several models share: the conv block, the stride check, batch unpacking,
+the last valid frame of each sequence."""
 
+import torch
 from torch import Tensor, nn
 
 from seqimaging.errors import ShapeError
@@ -37,3 +39,10 @@ def unpack_batch(x: Tensor | dict, lengths: Tensor | None, mask: Tensor | None) 
     if mask is not None:
         x = x.masked_fill(~mask.bool(), 0)  # not x * mask: NaN nodata would stay NaN
     return x, lengths, mask
+
+
+def last_frame(frames: Tensor, lengths: Tensor | None = None, back: int = 0) -> Tensor:
+    """Frame ``T - 1 - back`` of each sequence ``[B, T, C, H, W]`` → ``[B, C, H, W]``;
+    with ``lengths`` counted from each sequence's own last valid frame."""
+    last = frames.shape[1] - 1 if lengths is None else lengths.to(frames.device) - 1
+    return frames[torch.arange(len(frames), device=frames.device), last - back]

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from seqimaging.choices import Choices
 from seqimaging.errors import ShapeError
-from seqimaging.models.blocks import unpack_batch
+from seqimaging.models.blocks import last_frame, unpack_batch
 from seqimaging.models.convlstm import ConvLSTM
 from seqimaging.models.decoders import FrameDecoder, PatchDecoder
 from seqimaging.models.encoders import ConvEncoder, PatchEncoder, encode_frames
@@ -135,10 +135,9 @@ class ConvLSTMForecaster(nn.Module):
             )
         if teacher_forcing > 0 and (future is None or future.shape[1] < horizon - 1):
             raise ShapeError(f"teacher forcing needs future with at least {horizon - 1} frames")
-        batch, steps, _, height, width = frames.shape
+        batch, _, _, height, width = frames.shape
         _, state = self.core(encode_frames(self.encoder, frames, lengths), lengths=lengths)
-        last = steps - 1 if lengths is None else lengths.to(frames.device) - 1
-        current = frames[torch.arange(batch, device=frames.device), last]
+        current = last_frame(frames, lengths)
         h, forecasts = state[-1][0], []
         for k in range(horizon):
             if k > 0:
