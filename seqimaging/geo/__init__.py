@@ -13,12 +13,12 @@ Example:
     torch.Size([2, 2, 16, 16])
 """
 
-from seqimaging.geo.cube import min_max_scaled, open_cube, save_cube
+from seqimaging.geo.cube import min_max_scaled, open_cube, regrid, save_cube
 from seqimaging.geo.interop import TorchGeoWindows
 from seqimaging.geo.landsat import Landsat8
 from seqimaging.geo.layout import Layout
 from seqimaging.geo.modis import ModisNdvi
-from seqimaging.geo.radar import FmiRadar, rain_rate, read_fmi_radar
+from seqimaging.geo.radar import FmiRadar, rain_rate, read_fmi_radar, read_radar
 from seqimaging.geo.sentinel2 import Sen2rNdvi, boa_offset, scl_cloud_mask
 from seqimaging.geo.stack import read_stack
 from seqimaging.geo.windows import CubeWindows
@@ -36,7 +36,9 @@ __all__ = [
     "open_cube",
     "rain_rate",
     "read_fmi_radar",
+    "read_radar",
     "read_stack",
+    "regrid",
     "save_cube",
     "scl_cloud_mask",
 ]

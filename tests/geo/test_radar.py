@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
-import torch
 import xarray as xr
 from pysteps.io.importers import import_fmi_geotiff
 from pysteps.utils import conversion
@@ -97,15 +96,6 @@ def test_undetect_is_no_rain_and_nodata_is_nan():
     code = 94  # 15 dBZ: Z = 10**1.5, R = (Z / 200) ** (1 / 1.6)
     assert (codes == code).any()
     np.testing.assert_allclose(rain[codes == code], (10**1.5 / 200) ** (1 / 1.6), rtol=1e-6)
-
-
-def test_log_rain_scale_round_trips_rain_rate():
-    from seqimaging.geo.radar import log_rain, rain_from_log
-
-    rain = torch.tensor([0.0, 0.1, 0.5, 1.0, 5.0, 30.0, 150.0])
-    torch.testing.assert_close(rain_from_log(log_rain(rain)), rain, atol=1e-4, rtol=1e-4)
-    assert log_rain(torch.tensor(0.0)) == 0
-    assert rain_from_log(torch.tensor(5.0)) == pytest.approx(200.0, rel=1e-3)
 
 
 def test_crop_to_coverage_keeps_the_bounding_box_of_valid_pixels():
