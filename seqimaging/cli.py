@@ -31,6 +31,8 @@ def _bench(args: argparse.Namespace) -> None:
     given = {"root": args.root, "quick": args.quick, "seed": args.seed, "device": args.device}
     if args.repeats is not None:
         given["repeats"] = args.repeats
+    if args.test is not None:
+        given["test"] = tuple(args.test.split(","))
     unknown = set(given) - {f.name for f in fields(kind)}
     if unknown:
         raise SeqImagingError(f"benchmark {args.name} has no option --{', --'.join(unknown)}")
@@ -67,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="smallest sizes (a smoke run)")
     bench.add_argument("--seed", type=int, default=0)
     bench.add_argument("--repeats", type=int, help="timed runs per measurement (convlstm-speed)")
+    bench.add_argument(
+        "--test", help="held-out events, SOURCE/EVENT[,SOURCE/EVENT...] (radar-nowcast)"
+    )
     bench.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
     bench.set_defaults(func=_bench)
     return parser

@@ -3,6 +3,8 @@
 import runpy
 from pathlib import Path
 
+import numpy as np
+
 EXAMPLES = Path(__file__).parents[1] / "examples"
 
 
@@ -19,3 +21,15 @@ def test_direction_of_motion_reports_models_next_to_majority_class(capsys):
     assert set(results) == {"majority class", "ConvLSTM", "CNN+LSTM", "static (one frame)"}
     out = capsys.readouterr().out
     assert all(f"{name:20s} balanced accuracy" in out for name in results)
+
+
+def test_radar_nowcast_untrained_model_is_the_extrapolation_nowcast(tmp_path, capsys):
+    """Untrained, the motion forecaster is pysteps' extrapolation (same motion, same
+    scheme): equal scores within rounding of the dB scale, both ahead of persistence."""
+    example = runpy.run_path(str(EXAMPLES / "radar_nowcast.py"))
+    results = example["main"](out=tmp_path)
+    for metric in ("csi_1", "mae"):
+        np.testing.assert_allclose(results["model"][metric], results["pysteps"][metric], atol=0.03)
+    assert results["pysteps"]["mae"][-1] < results["persistence"]["mae"][-1]
+    assert (tmp_path / "nowcast.png").stat().st_size > 0
+    assert "pysteps csi_1" in capsys.readouterr().out

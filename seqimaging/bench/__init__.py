@@ -49,8 +49,9 @@ class Benchmark:
 BENCHMARKS: Choices[Benchmark] = Choices("benchmark", {
     "radar-nowcast": Benchmark(
         "seqimaging.bench.radar_nowcast",
-        "FMI weather radar, 6 → 6 frames of 5 min: ConvLSTM vs persistence and pysteps (LK + "
-        "semi-Lagrangian)",
+        "radar events of five networks, up to +30 min: the motion forecaster vs persistence "
+        "and pysteps (LK + semi-Lagrangian)",
+        options="RadarOptions",
     ),
     "cine-forecast": Benchmark(
         "seqimaging.bench.cine_forecast",

@@ -22,6 +22,7 @@ from seqimaging.models.encoders import (
 )
 from seqimaging.models.forecaster import FORECAST_CODECS, ConvLSTMForecaster
 from seqimaging.models.heads import HEADS, POOLINGS, LinearHead, TemporalPooling
+from seqimaging.models.motion import MOTIONS, MotionForecaster
 from seqimaging.models.registry import MODELS, build_model, list_models, register_model
 from seqimaging.models.seqnet import SeqNet
 from seqimaging.models.temporal import (
@@ -39,6 +40,7 @@ __all__ = [
     "FORECAST_CODECS",
     "HEADS",
     "MODELS",
+    "MOTIONS",
     "POOLINGS",
     "ConvEncoder",
     "ConvLSTM",
@@ -50,6 +52,7 @@ __all__ = [
     "LSTMCore",
     "LinearExtrapolation",
     "LinearHead",
+    "MotionForecaster",
     "PatchDecoder",
     "PatchEncoder",
     "Persistence",

@@ -4,7 +4,7 @@
 - :func:`linear_extrapolation`: the last frame moved on by its last change,
   ``x_t + h (x_t − x_{t−1})``;
 - :func:`optical_flow_extrapolation`: pysteps' nowcast, the radar field's standard
-  baseline (Lucas–Kanade motion, semi-Lagrangian advection of the last frame);
+  baseline (:func:`lucas_kanade` motion, semi-Lagrangian advection of the last frame);
 - :func:`class_frequencies`: the majority-class baseline's probabilities (the training
   labels' frequencies, whose argmax is the majority class);
 - the static single-frame baseline is a model: ``static_classifier`` /
@@ -43,25 +43,39 @@ def linear_extrapolation(frames: Tensor, horizon: int, lengths: Tensor | None = 
     return last + leads.reshape(1, -1, 1, 1, 1) * change
 
 
-def optical_flow_extrapolation(context: np.ndarray, horizon: int) -> np.ndarray:
-    """pysteps' extrapolation nowcast of rain ``context`` ``[T, H, W]`` (mm/h, NaN outside
-    coverage) → ``[horizon, H, W]`` mm/h, as pysteps' examples make it.
+def lucas_kanade(frames: np.ndarray) -> np.ndarray:
+    """pysteps' Lucas–Kanade motion (``pysteps.motion`` ``"LK"``, with OpenCV, its default
+    settings) of ``frames [T, H, W]`` (finite): ``[2, H, W]``, the x and y displacement
+    in pixels per frame. Needs the ``radar`` extra (pysteps, OpenCV)."""
+    require("pysteps", extra="radar")
+    require("cv2", extra="radar")
+    from pysteps import motion
 
-    Rain rate to dB (threshold 0.1 mm/h, −15 dB below), Lucas–Kanade optical flow
-    (``pysteps.motion`` ``"LK"``, with OpenCV) on the context, semi-Lagrangian advection of
-    the last frame (``pysteps.nowcasts`` ``"extrapolation"``), back to mm/h (below −10 dB
-    is no rain). Needs the ``bench`` extra (pysteps, OpenCV).
+    return motion.get_method("LK")(frames, verbose=False)
+
+
+def optical_flow_extrapolation(
+    context: np.ndarray, horizon: int | Sequence[float], motion: np.ndarray | None = None
+) -> np.ndarray:
+    """pysteps' extrapolation nowcast of rain ``context`` ``[T, H, W]`` (mm/h, NaN outside
+    coverage) → ``[leads, H, W]`` mm/h, as pysteps' examples make it.
+
+    Rain rate to dB (threshold 0.1 mm/h, −15 dB below), :func:`lucas_kanade` motion of the
+    context, semi-Lagrangian advection of the last frame (``pysteps.nowcasts``
+    ``"extrapolation"``), back to mm/h (below −10 dB is no rain). ``horizon`` is a number
+    of frames, or the leads in context frame steps (``[0.5, 1.0]``: half a step and one).
+    ``motion`` is that Lucas–Kanade motion if it was already computed on this context.
     """
-    require("pysteps", extra="bench")
-    require("cv2", extra="bench")
-    from pysteps import motion, nowcasts
+    require("pysteps", extra="radar")
+    from pysteps import nowcasts
     from pysteps.utils import transformation
 
     metadata = {"transform": None, "zerovalue": 0.0, "threshold": 0.1, "unit": "mm/h"}
     db, _ = transformation.dB_transform(context, metadata, threshold=0.1, zerovalue=-15.0)
     db[~np.isfinite(db)] = -15.0
-    velocity = motion.get_method("LK")(db)
-    forecast = nowcasts.get_method("extrapolation")(db[-1], velocity, horizon)
+    leads = horizon if isinstance(horizon, int) else [float(t) for t in horizon]
+    motion = lucas_kanade(db) if motion is None else motion
+    forecast = nowcasts.get_method("extrapolation")(db[-1], motion, leads)
     rain, _ = transformation.dB_transform(forecast, threshold=-10.0, inverse=True)
     return np.nan_to_num(rain, nan=0.0)
 

@@ -10,7 +10,7 @@ from torchmetrics.wrappers import MultioutputWrapper
 
 from seqimaging.models.baselines import persistence
 from seqimaging.tasks.base import SequenceTask
-from seqimaging.tasks.losses import LOSSES
+from seqimaging.tasks.losses import LOSSES, value_weights
 
 
 def _error_sums(
@@ -110,6 +110,9 @@ class ForecastTask(SequenceTask):
         model_kwargs: further builder arguments.
         loss: a row of :data:`~seqimaging.tasks.losses.LOSSES`, ``"mse"``, ``"l1"`` or
             ``"huber"``, over valid pixels.
+        loss_weights: ``(threshold, weight)`` pairs weighting each pixel's loss by its
+            true value (:func:`~seqimaging.tasks.losses.value_weights`, e.g. HKO-7's rain
+            weights); the loss is then the weighted mean. None weighs pixels alike.
         data_range: value range of the frames for PSNR and SSIM.
         teacher_forcing: initial probability of feeding true frames during training.
         teacher_forcing_steps: optimiser steps over which scheduled sampling lowers it
@@ -126,6 +129,7 @@ class ForecastTask(SequenceTask):
         horizon: int = 10,
         model_kwargs: dict[str, Any] | None = None,
         loss: str = "mse",
+        loss_weights: list[tuple[float, float]] | None = None,
         data_range: float = 1.0,
         teacher_forcing: float = 0.0,
         teacher_forcing_steps: int = 0,
@@ -171,11 +175,10 @@ class ForecastTask(SequenceTask):
             batch, future=truth, teacher_forcing=ratio, horizon=truth.shape[1]
         ).float()
         error = LOSSES[self.hparams.loss](forecast, truth, reduction="none")
-        if mask is None:
-            loss = error.mean()
-        else:
-            weight = mask.expand_as(error).to(error.dtype)
-            loss = (error * weight).sum() / weight.sum().clamp_min(1)
+        weight = torch.ones_like(error) if mask is None else mask.expand_as(error).to(error)
+        if self.hparams.loss_weights:
+            weight = weight * value_weights(truth.to(error), self.hparams.loss_weights)
+        loss = (error * weight).sum() / weight.sum().clamp_min(1)
         self.log_loss(stage, loss, len(truth))
         if stage != "train":
             metrics = self.val_metrics if stage == "val" else self.test_metrics

@@ -3,8 +3,9 @@
 Each row is a ``torch.nn.functional`` loss ``(prediction, target, reduction="mean")``.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -14,3 +15,24 @@ LOSSES: Choices[Callable[..., Tensor]] = Choices(
     "loss", {"mse": F.mse_loss, "l1": F.l1_loss, "huber": F.huber_loss}
 )
 """Losses by name: ``"mse"``, ``"l1"`` and ``"huber"`` (``delta=1``)."""
+
+
+def value_weights(truth: Tensor, steps: Sequence[tuple[float, float]]) -> Tensor:
+    """Per-pixel loss weights that step up with the true value: ``steps`` are
+    ``(threshold, weight)`` pairs in ascending threshold order; a pixel takes the weight
+    of the highest threshold its true value reaches, 1 below the first.
+
+    HKO-7's balancing weights (Shi et al. 2017), 1, 1, 2, 5, 10, 30 from 0.5, 2, 5, 10 and
+    30 mm/h, are ``[(0.5, 1), (2, 2), (5, 5), (10, 10), (30, 30)]`` on a rain-rate truth
+    (:func:`seqimaging.geo.rain_scale.rain_weight_steps` gives them on other scales).
+
+    Example:
+        >>> value_weights(torch.tensor([0.1, 3.0, 40.0]), [(2.0, 2.0), (30.0, 30.0)]).tolist()
+        [1.0, 2.0, 30.0]
+    """
+    weights = torch.ones_like(truth)
+    for threshold, weight in steps:
+        weights = torch.where(
+            truth >= threshold, torch.as_tensor(weight, dtype=truth.dtype), weights
+        )
+    return weights

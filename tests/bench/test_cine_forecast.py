@@ -16,7 +16,7 @@ from seqimaging.medical.phantoms import make_sunnybrook_like
 pytest.importorskip("nibabel")
 pytest.importorskip("monai")
 
-METHODS = ("ConvLSTM", "persistence", "linear extrapolation")
+METHODS = ("ConvLSTM", "motion forecaster", "persistence", "linear extrapolation")
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +36,8 @@ def test_results_json_holds_every_metric_per_lead_with_its_interval(run):
     triples = [v for m in METHODS for key in ("mae", "ssim") for v in saved["metrics"][m][key]]
     skills = saved["skill_mae_over_persistence"]
     triples += [v for values in skills.values() for v in values["per_lead"]]
-    assert set(skills) == {"ConvLSTM", "linear extrapolation"}
-    assert len(triples) == 2 * horizon * len(METHODS) + 2 * horizon
+    assert set(skills) == {"ConvLSTM", "motion forecaster", "linear extrapolation"}
+    assert len(triples) == 2 * horizon * len(METHODS) + 3 * horizon
     for estimate, low, high in triples:
         assert np.isfinite(estimate) and low <= estimate <= high
     for values in saved["metrics"].values():

@@ -44,7 +44,12 @@ def _batch() -> dict[str, torch.Tensor]:
 
 @pytest.mark.parametrize("name", list_models())
 def test_model_forward_and_backward(name):
+    """At random weights: an output layer that starts at zero (the motion forecaster's
+    correction) would hide the other layers' gradients at initialisation."""
     model, shape = _build(name)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.1 * torch.randn_like(p))
     batch = _batch()
     frames = batch["frames"].requires_grad_()
     out = model(batch)

@@ -54,6 +54,21 @@ def test_masked_loss_ignores_masked_pixels(loss, function):
 
 
 @pytest.mark.filterwarnings("ignore:You are trying to `self.log")
+def test_loss_weights_weigh_valid_pixels_by_their_true_value():
+    steps = [(0.3, 2.0), (0.7, 10.0)]
+    task = ForecastTask(Offset(), horizon=3, loss="l1", loss_weights=steps)
+    batch = _masked_batch(1)
+    value = task.step(batch, "train")
+    forecast = batch["frames"][:, -1:].expand(-1, 3, -1, -1, -1)
+    truth, mask = batch["future"], batch["future_mask"]
+    weight = torch.where(truth >= 0.7, 10.0, torch.where(truth >= 0.3, 2.0, 1.0)) * mask
+    expected = ((forecast - truth).abs() * weight).sum() / weight.sum()
+    assert value.item() == pytest.approx(expected.item(), rel=1e-6)
+    unweighted = ForecastTask(Offset(), horizon=3, loss="l1").step(batch, "train")
+    assert value.item() != pytest.approx(unweighted.item(), rel=1e-3)
+
+
+@pytest.mark.filterwarnings("ignore:You are trying to `self.log")
 def test_huber_loss_is_huber_in_training():
     """Errors beyond Huber's delta of 1 tell it from MSE and from L1."""
     batch = _masked_batch(2)
