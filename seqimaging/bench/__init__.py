@@ -55,8 +55,8 @@ BENCHMARKS: Choices[Benchmark] = Choices("benchmark", {
     ),
     "cine-forecast": Benchmark(
         "seqimaging.bench.cine_forecast",
-        "Sunnybrook cardiac cine, next frames, leave-one-patient-out: ConvLSTM vs persistence "
-        "and linear extrapolation",
+        "Sunnybrook cardiac cine, next frames, leave-one-patient-out: ConvLSTM and motion "
+        "forecaster vs persistence and linear extrapolation",
     ),
     "acdc": Benchmark(
         "seqimaging.bench.diagnosis",
