@@ -24,8 +24,10 @@ Protocol:
   motion of the context, semi-Lagrangian advection of the context frames to each lead,
   a U-Net correction that starts at zero (so training starts at the extrapolation
   nowcast). Trained on random 64-pixel patches (the wettest of 4 draws) of the training
-  windows of every event, each turned by one of the 8 flips and quarter turns (motion
-  turned with it), on scaled dBR (:func:`seqimaging.geo.radar.to_dbr`: 10·log10 R,
+  windows, the events drawn alike (one long event of small frames, bom/20201031, held
+  a third of the windows and taught the model to wipe out showers on validation), each
+  turned by one of the 8 flips and quarter turns (motion turned with it), on scaled dBR
+  (:func:`seqimaging.geo.rain_scale.to_dbr`: 10·log10 R,
   −15 dB below 0.1 mm/h, as pysteps), L1 loss weighted by rain rate at HKO-7's
   thresholds (weights 1, 1, 1.5, 2, 3, 5 from 0, 0.5, 2, 5, 10, 30 mm/h; HKO-7's own 1, 1,
   2, 5, 10, 30 raised the MAE on validation windows, no weights lowered CSI at 5 mm/h),
