@@ -32,7 +32,7 @@ def _bench(args: argparse.Namespace) -> None:
     if args.repeats is not None:
         given["repeats"] = args.repeats
     if args.test is not None:
-        given["test"] = tuple(args.test.split(","))
+        given["test"] = tuple(part.strip() for part in args.test.split(","))
     unknown = set(given) - {f.name for f in fields(kind)}
     if unknown:
         raise SeqImagingError(f"benchmark {args.name} has no option --{', --'.join(unknown)}")

@@ -26,7 +26,7 @@ Protocol:
   channels), and the motion forecaster of :mod:`seqimaging.models.motion` (pysteps'
   Lucas–Kanade motion of the last 4 frames, semi-Lagrangian advection to each lead, a
   U-Net correction of width 16 that starts at zero; the heart's deformation is motion).
-  Both read the times as fractions of the cycle. Nothing is tuned or
+  The motion forecaster reads the times as fractions of the cycle. Nothing is tuned or
   selected on the data, so no validation set is needed. Training windows are random
   48 × 48 crops of the frames, each turned by one of the 8 flips and quarter turns.
   The seed fixes the initialisation, the crops and the order of the windows.

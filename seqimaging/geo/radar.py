@@ -188,7 +188,8 @@ def read_radar(
         )
     files = _dated_files(folder, source, spec)
     require("pysteps", extra="radar")
-    require(spec.module, extra="radar")
+    if spec.module:
+        require(spec.module, extra="radar")
     frames, grid, first = [], None, None
     for path in files.values():
         rate, own = _import(path, spec)

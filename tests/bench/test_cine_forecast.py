@@ -15,6 +15,8 @@ from seqimaging.medical.phantoms import make_sunnybrook_like
 
 pytest.importorskip("nibabel")
 pytest.importorskip("monai")
+pytest.importorskip("pysteps")  # the motion forecaster's Lucas–Kanade motion
+pytest.importorskip("cv2")
 
 METHODS = ("ConvLSTM", "motion forecaster", "persistence", "linear extrapolation")
 
