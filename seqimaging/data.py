@@ -15,6 +15,7 @@ Example:
     torch.Size([4, 8, 1, 32, 32])
 """
 
+import math
 from collections.abc import Hashable
 
 import lightning
@@ -24,7 +25,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler, S
 
 from seqimaging.errors import SeqImagingError
 from seqimaging.sample import collate
-from seqimaging.splits import GroupSampler, split_groups
+from seqimaging.splits import GroupSampler, check_fractions, split_groups
 
 __all__ = ["GroupSampler", "InMemory", "SequenceDataModule", "split_groups"]
 
@@ -60,6 +61,13 @@ def _groups_and_labels(dataset: Dataset) -> tuple[list[Hashable], list[Hashable]
     return list(groups), None if labels is None else list(labels)
 
 
+def _check_counts(**counts: tuple[int, int]) -> None:
+    """Every ``name=(value, least)`` an int of at least ``least``, else SeqImagingError."""
+    for name, (value, least) in counts.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise SeqImagingError(f"{name} must be an int of at least {least}, got {value!r}")
+
+
 class SequenceDataModule(lightning.LightningDataModule):
     """Train / validation / test loaders of a sequence dataset, split by group.
 
@@ -78,6 +86,12 @@ class SequenceDataModule(lightning.LightningDataModule):
     samples to even out the ranks). Under a distributed strategy pass
     ``Trainer(use_distributed_sampler=False)``: otherwise Lightning would wrap the group
     sampler in its own, and ``train_dataloader`` raises :class:`SeqImagingError`.
+
+    Its :meth:`state_dict` (saved by Lightning in every checkpoint) is the epoch and the
+    number of its batches already trained on, so a run resumed from a checkpoint taken
+    in mid-epoch takes up the epoch's order where it stopped: with ``num_workers=0``, or
+    data whose randomness comes from the loader's seeds only, it ends bit for bit where
+    a run never stopped ends.
 
     Args:
         dataset: a map-style dataset of samples in the contract of :mod:`seqimaging.sample`.
@@ -118,6 +132,8 @@ class SequenceDataModule(lightning.LightningDataModule):
         seed: int = 0,
     ) -> None:
         super().__init__()
+        _check_counts(batch_size=(batch_size, 1), num_workers=(num_workers, 0), fold=(fold, 0))
+        check_fractions(val_fraction, test_fraction)
         self.save_hyperparameters(ignore=["dataset", "test_dataset"])
         self.dataset, self.test_dataset = dataset, test_dataset
         self.batch_size, self.num_workers = batch_size, num_workers
@@ -131,6 +147,7 @@ class SequenceDataModule(lightning.LightningDataModule):
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
         self.test_set: Dataset | None = None
+        self._resume: dict[str, int] | None = None
 
     def setup(self, stage: str | None = None) -> None:
         """Split ``dataset`` by group and make the subsets; later calls keep the first split."""
@@ -167,6 +184,9 @@ class SequenceDataModule(lightning.LightningDataModule):
         )
         if self.trainer is not None:
             sampler.set_epoch(self.trainer.current_epoch)
+        if self._resume is not None:  # once, in a run resumed from a checkpoint
+            self._take_up(sampler, **self._resume)
+            self._resume = None
         return self._loader(self.train_set, sampler)
 
     def val_dataloader(self) -> DataLoader:
@@ -213,6 +233,26 @@ class SequenceDataModule(lightning.LightningDataModule):
         if num_replicas == 1:
             return None
         return DistributedSampler(dataset, num_replicas=num_replicas, rank=rank, shuffle=False)
+
+    def state_dict(self) -> dict[str, int]:
+        """Where training stands in its epoch, saved by Lightning with each checkpoint."""
+        trainer = self.trainer
+        if trainer is None or not trainer.training:
+            return {}
+        done = trainer.fit_loop.epoch_loop.batch_progress.current.processed
+        return {"epoch": trainer.current_epoch, "batches": done}
+
+    def load_state_dict(self, state_dict: dict[str, int]) -> None:
+        """Take up training where the checkpoint was taken, in mid-epoch too."""
+        self._resume = dict(state_dict) or None
+
+    def _take_up(self, sampler: GroupSampler, epoch: int, batches: int) -> None:
+        """Point ``sampler`` after the ``batches`` of ``epoch`` already trained on."""
+        if batches < math.ceil(len(sampler) / self.batch_size):
+            sampler.set_epoch(epoch)
+            sampler.resume_at(batches * self.batch_size)
+        else:  # the checkpoint closed the epoch
+            sampler.set_epoch(epoch + 1)
 
     def _loader(self, dataset: Dataset, sampler: Sampler[int] | None) -> DataLoader:
         """A loader whose worker seeds come from the sampler's or a fixed generator, never

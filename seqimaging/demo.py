@@ -34,7 +34,7 @@ from seqimaging.files import cached_folder
 from seqimaging.models.baselines import class_frequencies
 from seqimaging.report import GREY, REFLECTANCE, Report, interval_rows, markdown_table
 from seqimaging.report.sections import diagnosis_figures, forecast_figures
-from seqimaging.runs import fresh_run_name
+from seqimaging.runs import claim_run_folder
 from seqimaging.sample import collate
 from seqimaging.tasks import ClassificationTask, ForecastTask
 from seqimaging.tasks.training import quiet_trainer, scores_on_test
@@ -223,7 +223,7 @@ def run_demo(
     config = QUICK if quick else FULL
     cache = Path(cache) if cache is not None else default_cache()
     out = Path(out)
-    run = out / fresh_run_name(out)
+    run = claim_run_folder(out)
     started = time.perf_counter()
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     report = Report(run, "seqimaging demo")

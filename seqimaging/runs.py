@@ -1,10 +1,11 @@
-"""Run plumbing shared by every face: fresh run-folder names and the environment record.
+"""Run plumbing shared by every face: new run folders and the environment record.
 
-A run folder is never written into by a second run: :func:`fresh_run_name` gives a name
-no folder has yet. :func:`environment` is what a result needs to be reproduced:
+A run folder is never written into by a second run: :func:`claim_run_folder` creates a
+folder no run has yet. :func:`environment` is what a result needs to be reproduced:
 versions, hardware, threads and the git revision.
 """
 
+import itertools
 import os
 import platform
 import subprocess
@@ -62,11 +63,20 @@ def environment() -> dict:
     }
 
 
-def fresh_run_name(runs: Path) -> str:
-    """``<date>_<time>``, with ``-2``, ``-3``… if a run of that name exists already."""
+def claim_run_folder(runs: Path) -> Path:
+    """Create and return ``<runs>/<date>_<time>``, or ``…-2``, ``…-3`` if that exists.
+
+    Creating the folder is what claims it (``mkdir`` fails if another process made it
+    first), so runs started in the same second, in separate processes, get separate
+    folders.
+    """
+    runs.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
-    name, n = stamp, 1
-    while (runs / name).exists():
-        n += 1
-        name = f"{stamp}-{n}"
-    return name
+    for n in itertools.count(1):
+        folder = runs / (stamp if n == 1 else f"{stamp}-{n}")
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        return folder
+    raise AssertionError("unreachable")

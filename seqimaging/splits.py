@@ -24,7 +24,7 @@ from torch.utils.data import Sampler
 
 from seqimaging.errors import SeqImagingError
 
-__all__ = ["GroupSampler", "group_folds", "split_groups"]
+__all__ = ["GroupSampler", "check_fractions", "group_folds", "split_groups"]
 
 
 def _encode(values: Sequence[Any], name: str) -> np.ndarray:
@@ -84,6 +84,20 @@ def _fold(codes: np.ndarray, labels: np.ndarray, folds: int, fold: int, seed: in
     return chosen, rest
 
 
+def check_fractions(val_fraction: float, test_fraction: float) -> None:
+    """Both fractions in ``[0, 1)`` and leaving training data, else :class:`SeqImagingError`."""
+    if not (0 <= val_fraction < 1 and 0 <= test_fraction < 1):
+        raise SeqImagingError(
+            f"val_fraction and test_fraction must be in [0, 1), got {val_fraction} and "
+            f"{test_fraction}"
+        )
+    if val_fraction + test_fraction >= 1:
+        raise SeqImagingError(
+            f"val_fraction + test_fraction must be below 1 to leave training data, got "
+            f"{val_fraction} + {test_fraction}"
+        )
+
+
 def split_groups(
     groups: Sequence[Hashable],
     labels: Sequence[Hashable] | None = None,
@@ -124,16 +138,7 @@ def split_groups(
         >>> len(train), len(val), len(test)
         (18, 6, 6)
     """
-    if not (0 <= val_fraction < 1 and 0 <= test_fraction < 1):
-        raise SeqImagingError(
-            f"val_fraction and test_fraction must be in [0, 1), got {val_fraction} and "
-            f"{test_fraction}"
-        )
-    if val_fraction + test_fraction >= 1:
-        raise SeqImagingError(
-            f"val_fraction + test_fraction must be below 1 to leave training data, got "
-            f"{val_fraction} + {test_fraction}"
-        )
+    check_fractions(val_fraction, test_fraction)
     codes = _encode(groups, "groups")
     y = np.zeros(len(codes), dtype=np.int64) if labels is None else _encode(labels, "labels")
     if len(y) != len(codes):
@@ -248,6 +253,7 @@ class GroupSampler(Sampler[int]):
         self.shuffle, self.seed = shuffle, seed
         self.num_replicas, self.rank, self.drop_last = num_replicas, rank, drop_last
         self.generator = torch.Generator()
+        self._start = 0
         self.set_epoch(0)
         codes = _encode(self.groups, "groups")
         # indices sorted by group (stable: index order within a group), and group sizes
@@ -296,13 +302,26 @@ class GroupSampler(Sampler[int]):
             order = order[torch.randperm(len(order), generator=generator).numpy()]
         return order
 
+    def resume_at(self, position: int) -> None:
+        """Begin the next iteration at this rank's ``position``-th index of the epoch.
+
+        A run resumed from a checkpoint taken in mid-epoch so takes up the epoch's order
+        where it stopped; later iterations start at the beginning again.
+        """
+        if not 0 <= position <= self.num_samples:
+            raise SeqImagingError(
+                f"resume_at({position}): the epoch has {self.num_samples} indices on this rank"
+            )
+        self._start = position
+
     def __iter__(self) -> Iterator[int]:
+        start, self._start = self._start, 0
         order = self.global_order()
         size = self.num_samples * self.num_replicas
         if size == 0:
             return iter([])
         order = np.resize(order, size)  # wraps around to pad, or cuts
-        return iter(order[self.rank :: self.num_replicas].tolist())
+        return iter(order[self.rank :: self.num_replicas][start:].tolist())
 
     def __len__(self) -> int:
         return self.num_samples

@@ -3,8 +3,11 @@
 Defaults, each overridable in the YAML:
 
 - seed 0 (``seed_everything``);
-- CSV and TensorBoard logs, both in a new ``runs/<date>_<time>/`` (never an existing one);
-  the CSV log is continued, not replaced, when the run is resumed or tested;
+- CSV and TensorBoard logs, both in a new ``runs/<date>_<time>/``, created by the
+  process that uses it (never an existing one, even for runs started in the same
+  second); the CSV log is continued, not replaced, when the run is resumed or tested;
+- the command's config in the run folder: ``config.yaml`` for the command that made the
+  run, ``config-<command>.yaml`` (``-2``, ``-3``…) for each later one; none is rewritten;
 - a ``checkpoint`` section (Lightning's ModelCheckpoint) keeping the best ``val/loss`` and
   ``last.ckpt``, written atomically and loaded with ``weights_only=True``
   (:class:`~seqimaging.tasks.checkpoints.SafeCheckpointIO`), with the random states
@@ -18,19 +21,47 @@ Defaults, each overridable in the YAML:
 ``--ckpt_path runs/<run>/checkpoints/<file>.ckpt`` that run's checkpoint; ``fit`` then
 resumes in that run's folder, and ``validate``, ``test`` and ``predict`` write there too,
 so a run's logs, report and predictions stay together.
+
+Before anything is written, a checkpoint is verified (CRC-32, finite weights, no code;
+:func:`~seqimaging.tasks.checkpoints.load_checkpoint`) and must come from the config's
+task class. ``validate``, ``test`` and ``predict`` then take the model's settings from the
+checkpoint, as LightningCLI does; a resumed ``fit`` refuses a config whose model or data
+settings differ from the checkpoint's, since the restored optimiser and loops would go on
+with the old ones. ``trainer.max_epochs`` must be positive, or -1 (no limit) only beside
+``max_steps`` or ``max_time``.
 """
 
+import os
 from pathlib import Path
+from typing import Any
 
 import torch
-from lightning.pytorch import LightningDataModule
+from jsonargparse import Namespace
+from lightning.pytorch import LightningDataModule, LightningModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
+from lightning.pytorch.trainer.states import TrainerFn
 
+from seqimaging.errors import SeqImagingError
+from seqimaging.files import atomic_write
 from seqimaging.report import TestReport
-from seqimaging.runs import fresh_run_name
+from seqimaging.runs import claim_run_folder
 from seqimaging.tasks import PredictionWriter, SequenceTask
-from seqimaging.tasks.checkpoints import CheckpointError, RandomState, SafeCheckpointIO
+from seqimaging.tasks.checkpoints import (
+    CheckpointError,
+    RandomState,
+    SafeCheckpointIO,
+    load_checkpoint,
+)
+
+RUN_FOLDER = "SEQIMAGING_RUN_FOLDER"
+"""Environment variable by which a command hands its run folder to the ranks it launches
+(Lightning's DDP launcher re-runs the command once per extra rank, with ``LOCAL_RANK``
+set): ``<pid>:<folder>``, used only by such a child of process ``pid``, and removed when
+the command ends."""
+
+LIGHTNING_KEYS = ("_class_path", "_instantiator")
+"""Hyperparameter entries Lightning adds to a checkpoint, not settings of the task."""
 
 
 def newest_last_checkpoint(runs: Path) -> Path:
@@ -41,8 +72,68 @@ def newest_last_checkpoint(runs: Path) -> Path:
     return candidates[-1]
 
 
+def plain(value: Any) -> Any:
+    """``value`` as YAML would hold it: namespaces as dicts, tuples as lists."""
+    if isinstance(value, Namespace):
+        value = value.as_dict()
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    return value
+
+
+def changed_settings(section: str, saved: dict, given: Namespace) -> list[str]:
+    """``section.init_args.KEY: saved → given`` for every setting the config changes."""
+    given = plain(given.get("init_args") or Namespace())
+    return [
+        f"{section}.init_args.{key}: {value!r} in the checkpoint, {given[key]!r} in the config"
+        for key, value in plain(saved).items()
+        if key not in LIGHTNING_KEYS and key in given and given[key] != value
+    ]
+
+
+def check_max_epochs(trainer: Namespace) -> None:
+    """Refuse a ``max_epochs`` that would train for ever or not at all."""
+    epochs = trainer.get("max_epochs")
+    bounded = (trainer.get("max_steps") or -1) > 0 or trainer.get("max_time") is not None
+    if epochs is None or epochs >= 1 or (epochs == -1 and bounded):
+        return
+    raise SeqImagingError(
+        f"--trainer.max_epochs={epochs}: expected a positive number of epochs, or -1 (no "
+        "limit) together with --trainer.max_steps or --trainer.max_time"
+    )
+
+
+class RunConfig(SaveConfigCallback):
+    """The command's config in its run folder, never over an earlier one.
+
+    ``config.yaml`` for the command that made the run, ``config-<stage>.yaml`` (then
+    ``-2``, ``-3``…) for every later one: a resumed fit, a test, a prediction.
+    """
+
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        if self.already_saved:
+            return
+        folder = Path(trainer.log_dir)
+        if trainer.is_global_zero:
+            with atomic_write(self.free_name(folder, TrainerFn(stage).value), "w") as file:
+                file.write(self.parser.dump(self.config, skip_none=False))
+        self.already_saved = True
+
+    @staticmethod
+    def free_name(folder: Path, stage: str) -> Path:
+        """The first of ``config.yaml``, ``config-<stage>.yaml``, ``config-<stage>-2.yaml``…
+        that does not exist (``config.yaml`` only for a fit)."""
+        names = [f"config-{stage}.yaml"] + [f"config-{stage}-{n}.yaml" for n in range(2, 10**6)]
+        if stage == "fit":
+            names.insert(0, "config.yaml")
+        return next(folder / name for name in names if not (folder / name).exists())
+
+
 class SeqImagingCLI(LightningCLI):
-    """LightningCLI with a ``checkpoint`` section and resuming into the stopped run's folder."""
+    """LightningCLI with a ``checkpoint`` section, verified checkpoints, resuming into the
+    stopped run's folder and a new run folder per process otherwise."""
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
@@ -54,26 +145,91 @@ class SeqImagingCLI(LightningCLI):
             }
         )
 
-    def before_instantiate_classes(self) -> None:
-        config = self.config[self.subcommand]
+    def _parse_ckpt_path(self) -> None:
+        """Replaces LightningCLI's: it loaded any file unverified and put the checkpoint's
+        task in place of the config's."""
+        if not self.config.get("subcommand"):
+            return
+        command = self.config.subcommand
+        config = self.config[command]
+        check_max_epochs(config.trainer)
         if not config.get("ckpt_path"):
             return
-        loggers = config.trainer.logger or []
         if config.ckpt_path == "last":
+            loggers = config.trainer.logger or []
             runs = Path(loggers[0].init_args.save_dir if loggers else "runs")
             config.ckpt_path = str(newest_last_checkpoint(runs))
-        checkpoint = Path(config.ckpt_path)
-        if checkpoint.parent.name != "checkpoints":
-            return
-        run = checkpoint.parent.parent
+        checkpoint = load_checkpoint(config.ckpt_path)
+        saved = dict(checkpoint.get("hyper_parameters") or {})
+        task = saved.get("_class_path")
+        if task is not None and task != config.model.class_path:
+            raise CheckpointError(
+                f"--ckpt_path {config.ckpt_path} holds a {task}, but the config's model is a "
+                f"{config.model.class_path}; pass the config the checkpoint was trained with"
+            )
+        if command == "fit":
+            self._check_unchanged(config, checkpoint)
+        elif saved:
+            hparams = {k: v for k, v in saved.items() if k not in LIGHTNING_KEYS}
+            model = {"class_path": config.model.class_path, "dict_kwargs": hparams}
+            self.config = self.parser.parse_object({command: {"model": model}}, self.config)
+
+    @staticmethod
+    def _check_unchanged(config: Namespace, checkpoint: dict) -> None:
+        """A resumed fit goes on with the checkpoint's settings: refuse other ones."""
+        changes = changed_settings("model", checkpoint.get("hyper_parameters") or {}, config.model)
+        if isinstance(config.data, Namespace):
+            saved = checkpoint.get("datamodule_hyper_parameters") or {}
+            changes += changed_settings("data", saved, config.data)
+        if changes:
+            raise CheckpointError(
+                f"resuming from {config.ckpt_path} with other settings than it was trained "
+                f"with ({'; '.join(changes)}); the restored optimiser and loops would go on "
+                "with the checkpoint's. Resume with the run's own config, or start a new run "
+                "(no --ckpt_path) to change them"
+            )
+
+    def before_instantiate_classes(self) -> None:
+        self._claimed: Path | None = None
+        config = self.config[self.subcommand]
+        loggers = config.trainer.logger or []
+        run = self._resumed_run(config) or self._new_run(loggers)
         for logger in loggers:
-            logger.init_args.save_dir, logger.init_args.version = str(run.parent), run.name
+            if logger.init_args.get("version") is None:
+                logger.init_args.save_dir, logger.init_args.version = str(run.parent), run.name
+
+    @staticmethod
+    def _resumed_run(config: Namespace) -> Path | None:
+        """The run folder of ``--ckpt_path runs/<run>/checkpoints/<file>``, if it is one."""
+        checkpoint = Path(config.ckpt_path) if config.get("ckpt_path") else None
+        if checkpoint is None or checkpoint.parent.name != "checkpoints":
+            return None
+        return checkpoint.parent.parent
+
+    def instantiate_classes(self) -> None:
+        try:
+            super().instantiate_classes()
+        except BaseException:
+            if self._claimed is not None and not any(self._claimed.iterdir()):
+                self._claimed.rmdir()  # a refused setting leaves no empty run behind
+            raise
+
+    def _new_run(self, loggers: list[Namespace]) -> Path:
+        """A folder of this process's own, or the one its launching process claimed."""
+        pid, _, folder = os.environ.get(RUN_FOLDER, "").partition(":")
+        launched = os.environ.get("LOCAL_RANK", "0") != "0" and pid == str(os.getppid())
+        if folder and launched:
+            return Path(folder)
+        runs = Path(loggers[0].init_args.save_dir if loggers else "runs")
+        run = self._claimed = claim_run_folder(runs)
+        os.environ[RUN_FOLDER] = f"{os.getpid()}:{run.resolve()}"
+        return run
 
 
 def run_lightning(argv: list[str] | None) -> SeqImagingCLI:
     """Run LightningCLI over any :class:`~seqimaging.tasks.SequenceTask` and data module."""
     bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    run_dir = {"save_dir": "runs", "name": "", "version": fresh_run_name(Path("runs"))}
+    run_dir = {"save_dir": "runs", "name": "", "version": None}  # set when the run starts
     loggers = [
         {"class_path": kind, "init_args": run_dir}
         for kind in (
@@ -81,22 +237,25 @@ def run_lightning(argv: list[str] | None) -> SeqImagingCLI:
             "lightning.pytorch.loggers.TensorBoardLogger",
         )
     ]
-    return SeqImagingCLI(
-        SequenceTask,
-        LightningDataModule,
-        subclass_mode_model=True,
-        subclass_mode_data=True,
-        seed_everything_default=0,
-        trainer_defaults={
-            "default_root_dir": "runs",
-            "logger": loggers,
-            "log_every_n_steps": 10,
-            "callbacks": [PredictionWriter(), RandomState(), TestReport()],
-            "plugins": [SafeCheckpointIO()],
-            "precision": "bf16-mixed" if bf16 else "32-true",
-            "use_distributed_sampler": False,
-        },
-        save_config_kwargs={"overwrite": True},
-        auto_configure_optimizers=False,
-        args=argv,
-    )
+    try:
+        return SeqImagingCLI(
+            SequenceTask,
+            LightningDataModule,
+            subclass_mode_model=True,
+            subclass_mode_data=True,
+            seed_everything_default=0,
+            trainer_defaults={
+                "default_root_dir": "runs",
+                "logger": loggers,
+                "log_every_n_steps": 10,
+                "callbacks": [PredictionWriter(), RandomState(), TestReport()],
+                "plugins": [SafeCheckpointIO()],
+                "precision": "bf16-mixed" if bf16 else "32-true",
+                "use_distributed_sampler": False,
+            },
+            save_config_callback=RunConfig,
+            auto_configure_optimizers=False,
+            args=argv,
+        )
+    finally:
+        os.environ.pop(RUN_FOLDER, None)

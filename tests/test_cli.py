@@ -111,14 +111,16 @@ def test_unknown_key_in_config_is_refused(in_tmp, capsys):
 
 
 def test_a_new_run_never_reuses_an_existing_folder(tmp_path):
-    from seqimaging.runs import fresh_run_name
+    from concurrent.futures import ThreadPoolExecutor
 
-    first = fresh_run_name(tmp_path)
-    (tmp_path / first).mkdir()
-    second = fresh_run_name(tmp_path)
-    assert second != first and second.startswith(first[:10])
-    (tmp_path / second).mkdir()
-    assert fresh_run_name(tmp_path) not in (first, second)
+    from seqimaging.runs import claim_run_folder
+
+    first = claim_run_folder(tmp_path)
+    second = claim_run_folder(tmp_path)
+    assert first.is_dir() and second.is_dir() and second != first
+    with ThreadPoolExecutor(8) as pool:  # all within the same second, as a rule
+        claimed = list(pool.map(lambda _: claim_run_folder(tmp_path), range(16)))
+    assert len(set(claimed) | {first, second}) == 18
 
 
 def test_bench_root_that_is_not_a_folder_is_a_clear_error(tmp_path, capsys):

@@ -222,6 +222,18 @@ def test_samples_per_group_counts():
         assert sorted(per_index[i] for i in small) == [1, 1, 2]  # each at least once
 
 
+def test_resume_at_skips_once_into_the_epochs_order():
+    groups = [i // 3 for i in range(30)]
+    sampler = GroupSampler(groups, seed=2, num_replicas=2, rank=1)
+    sampler.set_epoch(4)
+    whole = list(sampler)
+    sampler.resume_at(5)
+    assert list(sampler) == whole[5:]
+    assert list(sampler) == whole  # the next iteration starts at the beginning
+    with pytest.raises(SeqImagingError, match="15 indices"):
+        sampler.resume_at(16)
+
+
 def test_samples_per_group_without_shuffle_is_fixed():
     groups = ["b", "a", "b", "b", "a", "c"]
     sampler = GroupSampler(groups, samples_per_group=2, shuffle=False)

@@ -81,3 +81,45 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
     again = resumed_metrics.dropna(subset=["val/skill_mse"]).iloc[-1]
     for name in ("val/skill_mse", "val/mse"):
         assert again[name] == final[name], name
+
+
+STEPPED = [
+    "--checkpoint.every_n_train_steps=4",
+    "--checkpoint.save_top_k=-1",
+    "--checkpoint.monitor=null",
+    "--checkpoint.filename={epoch}-{step}",
+]
+
+
+def test_resume_in_mid_epoch_equals_an_uninterrupted_run(tmp_path):
+    """Checkpoints every 4 steps of 8-batch epochs: resumed from step 12 (the middle of
+    epoch 1) and from step 8 (the last batch of epoch 0, before its validation), each run
+    ends where the uninterrupted one does, weights and validation log."""
+    whole = tmp_path / "whole"
+    whole.mkdir()
+    subprocess.run(
+        _command(*STEPPED), cwd=whole, env=_environment(), check=True, capture_output=True
+    )
+    expected, expected_metrics = _final(whole)
+    assert expected["global_step"] == 24
+    for step in (12, 8):
+        (saved,) = whole.glob(f"runs/*/checkpoints/*-step={step}.ckpt")
+        resumed_folder = tmp_path / f"from-{step}"
+        copy = resumed_folder / "runs" / "stopped" / "checkpoints" / "mid.ckpt"
+        copy.parent.mkdir(parents=True)
+        copy.write_bytes(saved.read_bytes())
+        subprocess.run(
+            _command(*STEPPED, "--ckpt_path", str(copy)),
+            cwd=resumed_folder,
+            env=_environment(),
+            check=True,
+            capture_output=True,
+        )
+        resumed, resumed_metrics = _final(resumed_folder)
+        assert resumed["global_step"] == 24, step
+        for name, value in expected["state_dict"].items():
+            assert torch.equal(resumed["state_dict"][name], value), (step, name)
+        logged = resumed_metrics.dropna(subset=["val/mse"]).set_index("epoch")["val/mse"]
+        wanted = expected_metrics.dropna(subset=["val/mse"]).set_index("epoch")["val/mse"]
+        assert logged.to_dict() == wanted.loc[logged.index].to_dict(), step
+        assert logged.index.is_unique and logged.index.max() == 2, step

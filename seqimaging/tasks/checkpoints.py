@@ -2,8 +2,10 @@
 
 - :class:`SafeCheckpointIO` writes a checkpoint to a temporary file in the same folder,
   flushes and fsyncs it, then renames it over the old one: a run killed at any moment
-  leaves the last complete checkpoint. It loads with ``torch.load(weights_only=True)``
-  and turns a refused file into a :class:`CheckpointError` naming it.
+  leaves the last complete checkpoint. It loads through :func:`load_checkpoint`:
+  ``torch.load(weights_only=True)`` after checking the CRC-32 of every entry of the zip
+  archive ``torch.save`` writes, then every weight finite; a refused file is a
+  :class:`CheckpointError` naming it and what is wrong.
 - :class:`RandomState` stores the torch, CUDA, NumPy and Python random states in each
   checkpoint and puts them back when training resumes, so that a resumed run draws the
   same random numbers (teacher forcing, augmentation, worker seeds) as one never stopped.
@@ -11,6 +13,7 @@
 
 import pickle
 import random
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -27,20 +30,62 @@ class CheckpointError(SeqImagingError):
     """A checkpoint cannot be loaded safely: unreadable, truncated, or carrying code."""
 
 
+def _check_archive(path: Path) -> None:
+    """Every entry of a zip checkpoint matches its CRC-32 (a flipped byte does not)."""
+    if not zipfile.is_zipfile(path):
+        return  # not an archive: torch.load says what it is
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as err:
+        raise CheckpointError(f"{path} is a damaged checkpoint archive: {err}") from err
+    if damaged is not None:
+        raise CheckpointError(
+            f"{path} is damaged: the CRC-32 of its entry {damaged} does not match its "
+            "bytes (the file changed after it was written); use another checkpoint"
+        )
+
+
+def _check_finite(path: Path, checkpoint: dict[str, Any]) -> None:
+    """The model's floating-point weights are finite."""
+    weights = checkpoint.get("state_dict", {}) if isinstance(checkpoint, dict) else {}
+    bad = [
+        name
+        for name, value in weights.items()
+        if torch.is_tensor(value) and value.is_floating_point() and not value.isfinite().all()
+    ]
+    if bad:
+        raise CheckpointError(
+            f"{path} holds NaN or infinite weights in {len(bad)} of {len(weights)} tensors "
+            f"({', '.join(bad[:3])}{', ...' if len(bad) > 3 else ''}); a model with them "
+            "predicts nothing but NaN; use a checkpoint from before training diverged"
+        )
+
+
 def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, Any]:
-    """``torch.load(path, weights_only=True)``, with a clear error for refused files."""
+    """``torch.load(path, weights_only=True)`` of a verified file, with clear errors.
+
+    Raises :class:`CheckpointError` when the file is missing, fails its CRC-32, holds
+    objects other than tensors and plain data, is truncated, or has non-finite weights.
+    """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
+    _check_archive(path)
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         raise CheckpointError(
             f"refused to load {path}: it holds objects other than tensors and plain data "
             f"(possibly code), which weights_only loading does not execute ({err})"
         ) from err
-    except (RuntimeError, EOFError) as err:
-        raise CheckpointError(f"{path} is not a readable checkpoint (truncated?): {err}") from err
+    except (RuntimeError, EOFError, ValueError, OSError) as err:
+        raise CheckpointError(
+            f"{path} ({path.stat().st_size} bytes) is not a readable checkpoint (truncated?): "
+            f"{err or type(err).__name__}"
+        ) from err
+    _check_finite(path, checkpoint)
+    return checkpoint
 
 
 class SafeCheckpointIO(TorchCheckpointIO):
