@@ -60,6 +60,8 @@ RUN_FOLDER = "SEQIMAGING_RUN_FOLDER"
 set): ``<pid>:<folder>``, used only by such a child of process ``pid``, and removed when
 the command ends."""
 
+CSV_LOGGER = "seqimaging.tasks.logs.ResumableCSVLogger"
+
 LIGHTNING_KEYS = ("_class_path", "_instantiator")
 """Hyperparameter entries Lightning adds to a checkpoint, not settings of the task."""
 
@@ -148,6 +150,7 @@ class SeqImagingCLI(LightningCLI):
     def _parse_ckpt_path(self) -> None:
         """Replaces LightningCLI's: it loaded any file unverified and put the checkpoint's
         task in place of the config's."""
+        self._resumed_at: int | None = None
         if not self.config.get("subcommand"):
             return
         command = self.config.subcommand
@@ -169,6 +172,7 @@ class SeqImagingCLI(LightningCLI):
             )
         if command == "fit":
             self._check_unchanged(config, checkpoint)
+            self._resumed_at = checkpoint.get("global_step")
         elif saved:
             hparams = {k: v for k, v in saved.items() if k not in LIGHTNING_KEYS}
             model = {"class_path": config.model.class_path, "dict_kwargs": hparams}
@@ -197,6 +201,8 @@ class SeqImagingCLI(LightningCLI):
         for logger in loggers:
             if logger.init_args.get("version") is None:
                 logger.init_args.save_dir, logger.init_args.version = str(run.parent), run.name
+            if logger.class_path == CSV_LOGGER:
+                logger.init_args.resumed_at = self._resumed_at
 
     @staticmethod
     def _resumed_run(config: Namespace) -> Path | None:
@@ -232,10 +238,7 @@ def run_lightning(argv: list[str] | None) -> SeqImagingCLI:
     run_dir = {"save_dir": "runs", "name": "", "version": None}  # set when the run starts
     loggers = [
         {"class_path": kind, "init_args": run_dir}
-        for kind in (
-            "seqimaging.tasks.logs.ResumableCSVLogger",
-            "lightning.pytorch.loggers.TensorBoardLogger",
-        )
+        for kind in (CSV_LOGGER, "lightning.pytorch.loggers.TensorBoardLogger")
     ]
     try:
         return SeqImagingCLI(

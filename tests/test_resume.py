@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import torch
 
 from seqimaging.tasks.checkpoints import load_checkpoint
@@ -37,15 +38,26 @@ def _final(cwd: Path) -> tuple[dict, pd.DataFrame]:
     return load_checkpoint(checkpoint), pd.read_csv(metrics)
 
 
-def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize(
+    "checkpoints",
+    [[], ["--checkpoint.every_n_train_steps=3"]],
+    ids=["at-epoch-ends", "every-3-steps"],
+)
+def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path, checkpoints):
     whole, killed = tmp_path / "whole", tmp_path / "killed"
     whole.mkdir(), killed.mkdir()
+    options = [*checkpoints, "--trainer.log_every_n_steps=1"]
     subprocess.run(
-        _command(), cwd=whole, env=_environment(), check=True, capture_output=True, timeout=300
+        _command(*options),
+        cwd=whole,
+        env=_environment(),
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
 
     process = subprocess.Popen(
-        _command(),
+        _command(*options),
         cwd=killed,
         env=_environment(),
         stdout=subprocess.DEVNULL,
@@ -62,7 +74,7 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
     assert stopped_at < 2, "the run finished before it was killed; nothing was resumed"
 
     subprocess.run(
-        _command("--ckpt_path", "last"),
+        _command(*options, "--ckpt_path", "last"),
         cwd=killed,
         env=_environment(),
         check=True,
@@ -81,6 +93,11 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
     again = resumed_metrics.dropna(subset=["val/skill_mse"]).iloc[-1]
     for name in ("val/skill_mse", "val/mse"):
         assert again[name] == final[name], name
+    # each step logged once: what the killed attempt logged after its checkpoint is set aside
+    steps = resumed_metrics.dropna(subset=["train/loss_step"]).set_index("step")["train/loss_step"]
+    wanted = expected_metrics.dropna(subset=["train/loss_step"]).set_index("step")
+    assert steps.index.is_unique
+    assert steps.to_dict() == wanted["train/loss_step"].to_dict()
 
 
 STEPPED = [
