@@ -73,9 +73,7 @@ def test_later_commands_add_their_config_beside_the_runs(forecast_run):
     assert (forecast_run / "config-test-2.yaml").is_file()
 
 
-def test_resuming_with_other_settings_is_refused_before_anything_is_written(
-    forecast_run, capsys
-):
+def test_resuming_with_other_settings_is_refused_before_anything_is_written(forecast_run, capsys):
     before = _files(forecast_run.parent)
     err = _refused(
         capsys,
