@@ -114,14 +114,18 @@ class ACDC(CineDataset):
     def read_info(cls, path: Path) -> dict:
         """The ``Key: value`` lines of an ``Info.cfg``, typed as :attr:`info_keys` says.
 
+        The keys and values are ASCII; bytes that are not UTF-8 (a Latin-1 byte) are read
+        as U+FFFD, so they fail where they stand in a key or value.
+
         Raises:
             DataError: no such file, a line without ``:``, a missing, repeated or unknown
-                key, or a value of the wrong type.
+                key, or a value of the wrong type, not finite, or not UTF-8 text.
         """
         if not path.is_file():
             raise DataError(f"{path}: no such file; expected the patient's Info.cfg")
         info: dict = {}
-        for number, line in enumerate(path.read_text().splitlines(), start=1):
+        text = path.read_bytes().decode("utf-8-sig", errors="replace")
+        for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
             key, colon, value = line.partition(":")
@@ -132,10 +136,19 @@ class ACDC(CineDataset):
                     f"{path}: line {number} {line!r}: {problem}; expected 'Key: value' lines "
                     f"with the keys {sorted(cls.info_keys)} once each"
                 )
-            kind = cls.info_keys[key]
-            text = value.strip()
-            info[key] = text if kind is str else parse_number(text, key, path, kind)
+            info[key] = cls._value(value.strip(), key, path)
         missing = sorted(cls.info_keys.keys() - info.keys())
         if missing:
             raise DataError(f"{path}: no {missing}; expected the keys {sorted(cls.info_keys)}")
         return info
+
+    @classmethod
+    def _value(cls, text: str, key: str, path: Path) -> Any:
+        """The value ``text`` of ``key`` typed as :attr:`info_keys` says."""
+        if "\ufffd" in text:
+            raise DataError(
+                f"{path}: {key} is {text!r}, with bytes that are not UTF-8 (Latin-1?); "
+                f"expected an ASCII value"
+            )
+        kind = cls.info_keys[key]
+        return text if kind is str else parse_number(text, key, path, kind)

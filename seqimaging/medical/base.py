@@ -1,6 +1,7 @@
 """The small base every cine dataset shares: records in, samples out."""
 
 import csv
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -11,9 +12,10 @@ import torch
 from torch.utils.data import Dataset
 
 from seqimaging.errors import DataError, DatasetNotFoundError
+from seqimaging.medical.cube import MAX_AXIS, MAX_VOXELS
 from seqimaging.medical.reader import read_cine
 from seqimaging.medical.sampling import CineSampling, mid_slices, resample_cycle
-from seqimaging.medical.transforms import crop_and_normalise
+from seqimaging.medical.transforms import crop_and_normalise, zoomed_size
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,7 @@ class CineDataset(Dataset):
         values = np.roll(values, -ed, axis=0)
         if s.frames is not None:
             values = resample_cycle(values, s.frames)
+        _check_resampled(record, values.shape, cube.attrs["spacing"][1:], s.spacing)
         frames = crop_and_normalise(
             values,
             cube.attrs["spacing"][1:],
@@ -195,23 +198,50 @@ def _check(record: CineRecord, values: np.ndarray, n_t: int) -> None:
             )
 
 
+def _check_resampled(
+    record: CineRecord,
+    shape: tuple[int, ...],
+    pixel_spacing: tuple[float, float],
+    spacing: float | None,
+) -> None:
+    """Raise :class:`DataError` where resampling frames of ``shape`` ``[T, C, H, W]`` to
+    ``spacing`` mm would make an empty image, or one beyond the limits of a cube."""
+    if spacing is None:
+        return
+    size = zoomed_size(shape[2:], pixel_spacing, spacing)
+    voxels = math.prod(shape[:2]) * math.prod(size)
+    if min(size) < 1 or max(size) > MAX_AXIS or voxels > MAX_VOXELS:
+        raise DataError(
+            f"{record.path}: resampling its {shape[2]} x {shape[3]} pixels of "
+            f"{pixel_spacing[0]:g} x {pixel_spacing[1]:g} mm to {spacing:g} mm "
+            f"(CineSampling.spacing) gives {size[0]} x {size[1]} pixels; expected 1 to "
+            f"{MAX_AXIS} along each side and at most {MAX_VOXELS:,} voxels in all"
+        )
+
+
 def read_rows(path: Path, required: Sequence[str]) -> list[dict[str, str]]:
     """The rows of CSV file ``path`` as dicts (names and values stripped of spaces).
 
+    Bytes that are not UTF-8 (e.g. Latin-1 accents in a centre's name) become U+FFFD, so
+    they fail where a value must be a number or a class name, and nowhere else.
+
     Raises:
         DatasetNotFoundError: no such file.
-        DataError: a column of ``required`` is missing, or there are no rows.
+        DataError: not CSV, a column of ``required`` is missing, or there are no rows.
     """
     path = Path(path)
     if not path.is_file():
         raise DatasetNotFoundError(f"{path}: no such file; expected the dataset's CSV table")
-    with open(path, newline="", encoding="utf-8-sig") as f:
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
         reader = csv.DictReader(f)
-        fields = [name.strip() for name in reader.fieldnames or []]
-        rows = [
-            {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
-            for row in reader
-        ]
+        try:
+            fields = [name.strip() for name in reader.fieldnames or []]
+            rows = [
+                {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
+                for row in reader
+            ]
+        except csv.Error as err:
+            raise DataError(f"{path}: line {reader.line_num}: {err}; expected a CSV table") from err
     missing = [name for name in required if name not in fields]
     if missing:
         raise DataError(f"{path}: no column(s) {missing}; expected columns {list(required)}")
@@ -221,10 +251,13 @@ def read_rows(path: Path, required: Sequence[str]) -> list[dict[str, str]]:
 
 
 def parse_number(text: str, what: str, where: Path, kind: type = float) -> Any:
-    """``kind(text)``, or a :class:`DataError` naming ``what`` and the file ``where``."""
+    """``kind(text)``, or a :class:`DataError` naming ``what`` and the file ``where``
+    when that fails or is not finite (``nan``, ``inf``, ``1e999``)."""
     try:
-        return kind(text)
-    except ValueError as err:
-        raise DataError(
-            f"{where}: {what} is {text!r}; expected a number ({kind.__name__})"
-        ) from err
+        number = kind(text)
+        finite = math.isfinite(number)
+    except (ValueError, OverflowError):  # not a number, or an int beyond any float
+        finite = False
+    if not finite:
+        raise DataError(f"{where}: {what} is {text!r}; expected a finite number ({kind.__name__})")
+    return number

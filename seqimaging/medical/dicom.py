@@ -19,9 +19,10 @@ import xarray as xr
 
 from seqimaging._optional import require
 from seqimaging.errors import DataError
-from seqimaging.medical.cube import cine_cube
+from seqimaging.medical.cube import check_geometry, check_interval, cine_cube
 
 _POSITION_DECIMALS = 2  # frames within 0.01 mm along the normal are one slice
+_ORTHOGONAL = 1e-3  # |cos| of the angle between row and column directions (0.06 degrees)
 _LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
 
@@ -41,17 +42,18 @@ class _Frame:
 def read_dicom_series(folder: Path) -> xr.DataArray:
     """Read a folder holding one DICOM cine series (slices x phases) as a cube.
 
-    Every file that is not hidden must be a DICOM image of the same series.
+    Every file that is not hidden must be a DICOM image of the same series, each image
+    once (SOPInstanceUID).
 
     Raises:
-        DataError: an empty folder, a file that is not DICOM, several series, or any
-            problem :func:`_assemble` finds.
+        DataError: an empty folder, a file that is not DICOM, several series, two files of
+            one SOPInstanceUID, or any problem :func:`_pixels` or :func:`_assemble` finds.
     """
     pydicom = require("pydicom", extra="medical")
     files = sorted(p for p in Path(folder).iterdir() if p.is_file() and not p.name.startswith("."))
     if not files:
         raise DataError(f"{folder}: the folder is empty; expected the DICOM files of a cine series")
-    frames, series = [], set()
+    frames, series, instances = [], set(), {}
     for path in files:
         ds = _read(pydicom, path)
         if _frame_count(ds, path) > 1:
@@ -60,12 +62,13 @@ def read_dicom_series(folder: Path) -> xr.DataArray:
                 f"images here, or pass the multi-frame file itself to read_cine"
             )
         series.add(str(ds.get("SeriesInstanceUID")))
+        _check_instance(ds, path, instances)
         frames.append(
             _Frame(
-                pixels=_rescale(_pixels(ds, path), ds, path),
+                pixels=_rescale(_pixels(ds, path, 1), ds, path),
                 position=_numbers(_get(ds, "ImagePositionPatient", path), 3, path),
-                orientation=_numbers(_get(ds, "ImageOrientationPatient", path), 6, path),
-                pixel_spacing=tuple(_spacing(_get(ds, "PixelSpacing", path), path)),
+                orientation=_orientation(_get(ds, "ImageOrientationPatient", path), path),
+                pixel_spacing=tuple(_numbers(_get(ds, "PixelSpacing", path), 2, path)),
                 slice_thickness=_optional(ds, "SliceThickness", np.nan, path),
                 trigger_ms=float(_numbers(_get(ds, "TriggerTime", path), 1, path)[0]),
                 where=str(path),
@@ -90,10 +93,10 @@ def read_dicom_multiframe(path: Path) -> xr.DataArray:
     """
     pydicom = require("pydicom", extra="medical")
     ds = _read(pydicom, path)
-    pixels = _pixels(ds, path)
     n = _frame_count(ds, path)
-    if n < 2 or pixels.ndim != 3:
+    if n < 2:
         raise DataError(f"{path}: has {n} frame(s); expected a multi-frame (enhanced) DICOM cine")
+    pixels = _pixels(ds, path, n)
     shared = _first(ds, "SharedFunctionalGroupsSequence")
     per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
     if len(per_frame) != n:
@@ -115,10 +118,12 @@ def read_dicom_multiframe(path: Path) -> xr.DataArray:
                 pixels=pixels[i].astype(np.float32) * _numbers(slope, 1, where)[0]
                 + _numbers(intercept, 1, where)[0],
                 position=_numbers(find("PlanePositionSequence", "ImagePositionPatient"), 3, where),
-                orientation=_numbers(
-                    find("PlaneOrientationSequence", "ImageOrientationPatient"), 6, where
+                orientation=_orientation(
+                    find("PlaneOrientationSequence", "ImageOrientationPatient"), where
                 ),
-                pixel_spacing=tuple(_spacing(find("PixelMeasuresSequence", "PixelSpacing"), where)),
+                pixel_spacing=tuple(
+                    _numbers(find("PixelMeasuresSequence", "PixelSpacing"), 2, where)
+                ),
                 slice_thickness=float(_numbers(thickness, 1, where, nan=True)[0]),
                 trigger_ms=float(_numbers(trigger, 1, where)[0]),
                 where=where,
@@ -133,7 +138,8 @@ def _assemble(frames: list[_Frame], source: Path) -> xr.DataArray:
     Raises:
         DataError: frames of different orientation, pixel spacing or size; one phase per
             slice (3-D, not a cine); unequal phase counts or repeated trigger times on a
-            slice; unevenly spaced slices.
+            slice; unevenly spaced slices; sizes, voxel sizes or a time between phases
+            beyond the limits of :mod:`seqimaging.medical.cube`.
     """
     first = frames[0]
     for frame in frames[1:]:
@@ -144,8 +150,8 @@ def _assemble(frames: list[_Frame], source: Path) -> xr.DataArray:
         ]:
             if np.shape(a) != np.shape(b) or not np.allclose(a, b, atol=1e-4):
                 raise DataError(
-                    f"{frame.where}: {what} {tuple(np.round(a, 6))} differs from "
-                    f"{tuple(np.round(b, 6))} of {first.where}; expected one stack of parallel "
+                    f"{frame.where}: {what} {np.round(a, 6).tolist()} differs from "
+                    f"{np.round(b, 6).tolist()} of {first.where}; expected one stack of parallel "
                     f"slices with the same geometry"
                 )
     row_dir, col_dir = first.orientation[:3], first.orientation[3:]
@@ -183,19 +189,22 @@ def _assemble(frames: list[_Frame], source: Path) -> xr.DataArray:
             f"mm); expected evenly spaced slices (is a slice missing?)"
         )
     d_row, d_col = first.pixel_spacing
+    check_geometry((counts[0], len(positions), *first.pixels.shape), (dz, d_row, d_col), source)
+    times = np.array([[f.trigger_ms for f in s] for s in slices]).mean(axis=0)
+    interval = float(np.diff(times).mean())
+    check_interval(interval, source)
     lps = np.eye(4)
     lps[:3, 0] = row_dir * d_col  # x = column index, along the row direction
     lps[:3, 1] = col_dir * d_row  # y = row index
     lps[:3, 2] = normal * dz
     lps[:3, 3] = slices[0][0].position
     values = np.stack([np.stack([f.pixels for f in s]) for s in slices], axis=1)
-    times = np.array([[f.trigger_ms for f in s] for s in slices]).mean(axis=0)
     return cine_cube(
         values.astype(np.float32),
         times_ms=times,
         spacing=(dz, d_row, d_col),
         affine=_LPS_TO_RAS @ lps,
-        frame_interval_ms=float(np.diff(times).mean()),
+        frame_interval_ms=interval,
         source=source,
     )
 
@@ -218,16 +227,62 @@ def _read(pydicom, path: Path):
         ) from err
 
 
-def _pixels(ds, path: Path) -> np.ndarray:
-    if "PixelData" not in ds:
-        raise DataError(f"{path}: has no Pixel Data; expected a DICOM image")
+def _check_instance(ds, path: Path, seen: dict[str, Path]) -> None:
+    """Raise :class:`DataError` where ``path`` has the SOPInstanceUID of a file in ``seen``
+    (UID to file), else add it there; images without one are not compared."""
+    uid = str(ds.get("SOPInstanceUID") or "")
+    if uid in seen:
+        raise DataError(
+            f"{path}: has the SOPInstanceUID {uid} of {seen[uid]}; expected each image of a "
+            f"series once (a copied or re-exported file?)"
+        )
+    if uid:
+        seen[uid] = path
+
+
+def _pixels(ds, path: Path, frames: int) -> np.ndarray:
+    """The pixel array of ``ds``, ``[rows, columns]`` for one frame, else
+    ``[frames, rows, columns]``; a :class:`DataError` for missing, mis-sized or
+    undecodable pixel data."""
+    if not ds.get("PixelData"):
+        raise DataError(f"{path}: has no or empty Pixel Data; expected a DICOM image")
+    _check_length(ds, path)
     try:
-        return ds.pixel_array
+        pixels = ds.pixel_array
     except Exception as err:  # pydicom raises many types for unsupported or damaged data
         raise DataError(
             f"{path}: the pixel data cannot be decoded ({type(err).__name__}: {err}); "
             f"expected uncompressed or a transfer syntax pydicom can decode"
         ) from err
+    expected = (ds.Rows, ds.Columns) if frames == 1 else (frames, ds.Rows, ds.Columns)
+    if pixels.shape != expected:
+        raise DataError(
+            f"{path}: the pixel array is {list(pixels.shape)}; expected {list(expected)} "
+            f"(NumberOfFrames x Rows x Columns, one sample per pixel)"
+        )
+    return pixels
+
+
+def _check_length(ds, path: Path) -> None:
+    """Raise :class:`DataError` where uncompressed Pixel Data is not the length Rows,
+    Columns, SamplesPerPixel, BitsAllocated and NumberOfFrames give: pydicom would read
+    the excess as further frames, or drop it with a warning. Tags it cannot use are left
+    for decoding to report."""
+    utils = require("pydicom.pixels.utils", extra="medical")
+    try:
+        compressed = ds.file_meta.TransferSyntaxUID.is_encapsulated
+        expected = utils.get_expected_length(ds, "bytes")
+    except (AttributeError, TypeError, ValueError):  # missing or odd tags: decoding names them
+        return
+    if compressed or not isinstance(expected, int):  # e.g. SamplesPerPixel read as text
+        return
+    actual = len(ds.PixelData)
+    if actual not in (expected, expected + expected % 2):  # odd lengths are padded by a byte
+        raise DataError(
+            f"{path}: Pixel Data holds {actual:,} bytes; expected {expected:,} (Rows "
+            f"{ds.Rows} x Columns {ds.Columns} x SamplesPerPixel {ds.SamplesPerPixel} x "
+            f"BitsAllocated {ds.BitsAllocated} / 8 x {_frame_count(ds, path)} frame(s))"
+        )
 
 
 def _rescale(pixels: np.ndarray, ds, path: Path) -> np.ndarray:
@@ -260,12 +315,26 @@ def _numbers(element: Any, count: int, where: Path | str, nan: bool = False) -> 
     return out
 
 
-def _spacing(element: Any, where: Path | str) -> np.ndarray:
-    """PixelSpacing as two positive numbers, else a :class:`DataError`."""
-    spacing = _numbers(element, 2, where)
-    if (spacing <= 0).any():
-        raise DataError(f"{where}: PixelSpacing is {spacing}; expected two positive sizes (mm)")
-    return spacing
+def _orientation(element: Any, where: Path | str) -> np.ndarray:
+    """ImageOrientationPatient as two unit vectors, row direction then column direction:
+    vectors that are merely scaled are normalised; zero, non-finite or non-orthogonal
+    ones are a :class:`DataError`."""
+    cosines = _numbers(element, 6, where)
+    row, col = cosines[:3], cosines[3:]
+    lengths = np.array([np.linalg.norm(row), np.linalg.norm(col)])
+    if not (np.isfinite(lengths) & (lengths > 0)).all():
+        raise DataError(
+            f"{where}: ImageOrientationPatient {cosines.tolist()} has a zero or non-finite "
+            f"direction; expected two unit vectors (row, column direction cosines)"
+        )
+    cosine = float(np.clip(row @ col / lengths.prod(), -1, 1))
+    if abs(cosine) > _ORTHOGONAL:
+        raise DataError(
+            f"{where}: ImageOrientationPatient {cosines.tolist()} has row and column "
+            f"directions at {np.degrees(np.arccos(cosine)):.3f} degrees; expected them "
+            f"perpendicular"
+        )
+    return np.concatenate([row / lengths[0], col / lengths[1]])
 
 
 def _optional(ds, keyword: str, default: float, path: Path) -> float:

@@ -11,7 +11,7 @@ from xarray.core import indexing
 
 from seqimaging._optional import require
 from seqimaging.errors import DataError
-from seqimaging.medical.cube import cine_cube
+from seqimaging.medical.cube import check_geometry, check_interval, cine_cube
 
 _TIME_TO_MS = {"sec": 1000.0, "msec": 1.0, "usec": 1e-3}
 _SPACE_TO_MM = {"meter": 1000.0, "mm": 1.0, "micron": 1e-3, "unknown": 1.0}
@@ -50,14 +50,17 @@ def read_nifti_cine(path: Path) -> xr.DataArray:
     """Read a 4D NIfTI ``(x, y, z, t)`` as a lazy cine cube; voxels load on first access.
 
     The frame interval is ``pixdim[4]`` in the header's time unit; where that unit is
-    unknown, or ``pixdim[4]`` is not a positive number, the interval and the ``time``
-    coordinate are NaN. Spatial units default to mm; negative ``pixdim[1:4]`` are taken as
-    their magnitude, as nibabel does.
+    unknown, or ``pixdim[4]`` is not a positive finite number, the interval and the
+    ``time`` coordinate are NaN. Spatial units default to mm; negative ``pixdim[1:4]`` are
+    taken as their magnitude, as nibabel does.
 
     Raises:
         DataError: unreadable header; undefined units; not 4-D; an empty or negative
-            dimension; complex or RGB voxels; zero or non-finite ``pixdim[1:4]``; more
-            voxel bytes claimed than the file can hold (checked before allocating).
+            dimension; complex or RGB voxels; more voxel bytes claimed than the file can
+            hold; sizes beyond :data:`~seqimaging.medical.cube.MAX_AXIS` or
+            :data:`~seqimaging.medical.cube.MAX_VOXELS`; voxel sizes outside
+            :data:`~seqimaging.medical.cube.SPACING_MM` or a known interval outside
+            :data:`~seqimaging.medical.cube.INTERVAL_MS` (all checked before allocating).
     """
     nib = require("nibabel", extra="medical")
     path = Path(path)
@@ -74,7 +77,7 @@ def read_nifti_cine(path: Path) -> xr.DataArray:
             f"{path}: cannot be read as NIfTI ({type(err).__name__}: {err}); expected a "
             f"4D NIfTI file (.nii or .nii.gz)"
         ) from err
-    _check_header(image, pixdim, path)
+    _check_header(image, path)
     try:
         space_unit, time_unit = image.header.get_xyzt_units()
     except KeyError as err:
@@ -82,23 +85,25 @@ def read_nifti_cine(path: Path) -> xr.DataArray:
             f"{path}: xyzt_units code {int(image.header['xyzt_units'])} is not a NIfTI unit "
             f"code; expected space and time units the standard defines"
         ) from err
-    zooms = [float(z) for z in image.header.get_zooms()]
-    mm = _SPACE_TO_MM[space_unit]
-    interval = zooms[3] * _TIME_TO_MS.get(time_unit, np.nan)
+    spacing = tuple(float(abs(p)) * _SPACE_TO_MM[space_unit] for p in reversed(pixdim))
+    interval = float(image.header.get_zooms()[3]) * _TIME_TO_MS.get(time_unit, np.nan)
     if not interval > 0 or not math.isfinite(interval):
         interval = np.nan
     shape = image.shape
+    check_geometry(tuple(reversed(shape)), spacing, path)
+    if not math.isnan(interval):
+        check_interval(interval, path)
     return cine_cube(
         indexing.LazilyIndexedArray(_NiftiArray(image.dataobj, path)),
         times_ms=np.arange(shape[3]) * interval,
-        spacing=(zooms[2] * mm, zooms[1] * mm, zooms[0] * mm),
+        spacing=spacing,
         affine=image.affine,
         frame_interval_ms=interval,
         source=path,
     )
 
 
-def _check_header(image, pixdim: np.ndarray, path: Path) -> None:
+def _check_header(image, path: Path) -> None:
     """Raise :class:`DataError` for a header no cine can have, before any voxel is read."""
     shape = image.shape
     if len(shape) != 4:
@@ -111,11 +116,6 @@ def _check_header(image, pixdim: np.ndarray, path: Path) -> None:
     dtype = image.get_data_dtype()
     if dtype.kind not in "biuf" or dtype.names is not None:
         raise DataError(f"{path}: has {dtype} voxels; expected real numbers (integer or float)")
-    if not (np.isfinite(pixdim) & (pixdim != 0)).all():
-        raise DataError(
-            f"{path}: voxel size pixdim[1:4] is {tuple(float(p) for p in pixdim)}; expected "
-            f"finite non-zero sizes"
-        )
     claimed = math.prod(int(n) for n in shape) * dtype.itemsize
     size = path.stat().st_size
     if path.name.lower().endswith(".gz"):

@@ -6,6 +6,7 @@ intensity transform apply identically to every frame, as ``LoadImaged(...,
 ensure_channel_first=True)`` does with a 4D NIfTI, whose time axis becomes MONAI's channel.
 """
 
+import math
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,19 @@ def heart_centre(frames: np.ndarray, top_percent: float = 5.0) -> tuple[float, f
         return (frames.shape[2] - 1) / 2, (frames.shape[3] - 1) / 2
     ys, xs = np.indices(weights.shape)
     return float((weights * ys).sum() / total), float((weights * xs).sum() / total)
+
+
+def zoomed_size(
+    size: tuple[int, int], pixel_spacing: tuple[float, float], spacing: float
+) -> tuple[int, int]:
+    """``(h, w)`` of an image of ``size`` pixels of ``pixel_spacing`` (mm) resampled to
+    ``spacing`` mm by :func:`crop_and_normalise`, rounded down as MONAI's ``Zoom`` does.
+
+    Example:
+        >>> zoomed_size((64, 48), (1.5, 1.25), 2.0)
+        (48, 30)
+    """
+    return tuple(math.floor(n * (p / spacing)) for n, p in zip(size, pixel_spacing, strict=True))
 
 
 def crop_and_normalise(

@@ -1,8 +1,10 @@
-"""Coverage-guided fuzzing of the NIfTI and GeoTIFF readers: a test tool, run as a script.
+"""Coverage-guided fuzzing of the NIfTI, DICOM and GeoTIFF readers: a test tool, run as a script.
 
 Each target runs in its own process under atheris (libFuzzer for Python), for a bounded
 time, starting from tiny valid files. Every input is written to a file and read the way
-training reads it (header, then voxels or pixels). An input *crashes* the reader when it
+training reads it (header, then voxels or pixels); a DICOM input is a whole series, its
+files one after another, each starting with the 128-byte preamble and ``DICM``, and is
+written as a folder of files. An input *crashes* the reader when it
 raises anything but a :class:`~seqimaging.errors.SeqImagingError`, runs past the
 per-input timeout, or kills the process; such inputs are saved under ``crashes/``.
 
@@ -11,6 +13,8 @@ coverage, crashing inputs per target, and the environment), ``results.md`` and t
 crashing inputs under ``--out``::
 
     python tests/reliability/fuzz_readers.py --seconds 60 --out runs/fuzz-readers
+
+It also writes the tiny DICOM series the DICOM tests start from (:func:`write_dicom_series`).
 """
 
 import argparse
@@ -19,11 +23,13 @@ import hashlib
 import importlib
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 import traceback
+import warnings
 from importlib import metadata
 from pathlib import Path
 
@@ -31,9 +37,53 @@ from seqimaging._optional import require
 from seqimaging.files import write_json
 from seqimaging.runs import environment
 
-TARGETS = ("nifti", "geotiff")
+TARGETS = ("nifti", "dicom", "geotiff")
 PER_INPUT_SECONDS = 10
 MAX_LEN = 8192
+SLICES, PHASES, ROWS, COLS = 2, 3, 4, 5  # of the DICOM series
+DICOM_START = b"\0" * 128 + b"DICM"  # the preamble and magic every DICOM file starts with
+MR_IMAGE = "1.2.840.10008.5.1.4.1.1.4"
+
+
+def dicom_image(series: str, z: int, t: int):
+    """Image ``z, t`` of a valid tiny MR cine series: slices 8 mm apart along z, phases
+    40 ms apart, pixels 1.5 x 1.25 mm, ``ROWS x COLS`` pixels of value ``10 z + t``."""
+    import numpy as np
+
+    dataset = require("pydicom.dataset", extra="medical")
+    uid = require("pydicom.uid", extra="medical")
+    ds = dataset.Dataset()
+    ds.file_meta = dataset.FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = uid.ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = MR_IMAGE
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID = uid.generate_uid(
+        entropy_srcs=[series, str(z), str(t)]
+    )
+    ds.SeriesInstanceUID = series
+    ds.InstanceNumber = z * PHASES + t + 1
+    ds.Rows, ds.Columns = ROWS, COLS
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+    ds.ImagePositionPatient = [0, 0, 8.0 * z]
+    ds.PixelSpacing = [1.5, 1.25]
+    ds.SliceThickness = 8.0
+    ds.TriggerTime = 40.0 * t
+    ds.PixelData = np.full((ROWS, COLS), 10 * z + t, np.uint16).tobytes()
+    return ds
+
+
+def write_dicom_series(folder: Path, series: str | None = None) -> list[Path]:
+    """The ``SLICES x PHASES`` files ``im<z><t>.dcm`` of :func:`dicom_image` in ``folder``
+    (a new SeriesInstanceUID unless ``series``)."""
+    series = series or require("pydicom.uid", extra="medical").generate_uid()
+    paths = []
+    for z in range(SLICES):
+        for t in range(PHASES):
+            path = Path(folder) / f"im{z}{t}.dcm"
+            dicom_image(series, z, t).save_as(path, enforce_file_format=True)
+            paths.append(path)
+    return paths
 
 
 def seeds(target: str) -> dict[str, bytes]:
@@ -47,6 +97,12 @@ def seeds(target: str) -> dict[str, bytes]:
         image.header.set_xyzt_units("mm", "msec")
         raw = image.to_bytes()
         return {"cine.nii": raw, "cine.nii.gz": gzip.compress(raw, mtime=0)}
+    if target == "dicom":
+        folder = Path(tempfile.mkdtemp(prefix="dicom-seed-"))
+        files = write_dicom_series(folder, series="1.2.3.4")
+        raw = b"".join(path.read_bytes() for path in files)
+        shutil.rmtree(folder)
+        return {"series.bin": raw}
     rasterio = require("rasterio", extra="geo")
     from rasterio.io import MemoryFile
 
@@ -69,14 +125,37 @@ def seeds(target: str) -> dict[str, bytes]:
 
 
 def _reader(target: str):
-    """A function reading one input file the way training does."""
+    """A function reading one input (a file, or a DICOM series folder) the way training does."""
     if target == "nifti":
         from seqimaging.medical.nifti import read_nifti_cine
 
         return lambda path: read_nifti_cine(path).values
+    if target == "dicom":
+        from seqimaging.medical.dicom import read_dicom_series
+
+        return lambda folder: read_dicom_series(folder).values
     from seqimaging.geo.stack import read_stack
 
     return lambda path: read_stack([path]).values
+
+
+def _write_input(target: str, data: bytes, scratch: Path) -> Path:
+    """Write fuzz input ``data`` where its reader reads it: a file, or for DICOM a folder
+    of the files ``data`` holds one after another (each from ``DICOM_START``)."""
+    if target == "dicom":
+        folder = scratch / "series"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+        for i, part in enumerate(data.split(DICOM_START)[1:]):
+            (folder / f"im{i:02d}.dcm").write_bytes(DICOM_START + part)
+        return folder
+    gz = data[:2] == b"\x1f\x8b"
+    path = (
+        scratch
+        / {"nifti": "cine.nii.gz" if gz else "cine.nii", "geotiff": "x_20240101.tif"}[target]
+    )
+    path.write_bytes(data)
+    return path
 
 
 def _child(target: str, folder: Path, libfuzzer_args: list[str]) -> None:
@@ -86,7 +165,11 @@ def _child(target: str, folder: Path, libfuzzer_args: list[str]) -> None:
 
     from seqimaging.errors import SeqImagingError
 
-    libraries = {"nifti": ["nibabel"], "geotiff": ["rasterio", "rasterio.vrt", "rasterio.warp"]}
+    libraries = {
+        "nifti": ["nibabel"],
+        "dicom": ["pydicom"],
+        "geotiff": ["rasterio", "rasterio.vrt", "rasterio.warp"],
+    }
     with atheris.instrument_imports(include=["seqimaging", libraries[target][0]]):
         for name in libraries[target]:  # the readers import them on first use
             importlib.import_module(name)
@@ -94,14 +177,11 @@ def _child(target: str, folder: Path, libfuzzer_args: list[str]) -> None:
     scratch = Path(tempfile.mkdtemp(prefix="fuzz-"))
     crashes = folder / "crashes"
     crashes.mkdir(parents=True, exist_ok=True)
+    warnings.simplefilter("ignore")  # pydicom warns of every odd value; errors are what count
 
     def one_input(data: bytes) -> None:
-        gz = data[:2] == b"\x1f\x8b"
-        name = {"nifti": "cine.nii.gz" if gz else "cine.nii", "geotiff": "x_20240101.tif"}
-        path = scratch / name[target]
-        path.write_bytes(data)
         try:
-            read(path)
+            read(_write_input(target, data, scratch))
         except SeqImagingError:
             pass
         except Exception as err:
@@ -199,12 +279,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="per target")
     parser.add_argument("--out", type=Path, default=Path("runs/fuzz-readers"))
+    parser.add_argument("--targets", nargs="+", choices=TARGETS, default=TARGETS)
     parser.add_argument("--child", choices=TARGETS, help=argparse.SUPPRESS)
     args, rest = parser.parse_known_args(argv)
     if args.child:
         _child(args.child, args.out, [a for a in rest if a != "--"])
     else:
-        run(args.out, seconds=args.seconds)
+        run(args.out, seconds=args.seconds, targets=tuple(args.targets))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Malformed NIfTI cines: header fields, flipped bytes, truncation, absurd sizes, NaN voxels."""
+"""Malformed NIfTI cines: header fields, flipped bytes, truncation, absurd sizes, implausible
+voxel sizes and frame intervals, NaN voxels."""
 
 import gzip
 import struct
@@ -16,9 +17,9 @@ from seqimaging.medical import CineRecord, CineSampling, read_cine
 from seqimaging.medical.base import CineDataset
 
 SHAPE = (4, 3, 2, 3)  # x, y, z, t
-SAMPLING = CineSampling(slices=1, frames=4, spacing=None, size=None)
+SAMPLING = CineSampling(slices=1, frames=4, spacing=2.0, size=None)
 
-floats = st.sampled_from([0.0, -1.0, 1.5, np.nan, np.inf, -np.inf, 1e30, 1e-30])
+floats = st.sampled_from([0.0, -1.0, 1.5, 0.02, 50.0, np.nan, np.inf, -np.inf, 1e30, 1e-30])
 ints = st.sampled_from([-32768, -1, 0, 1, 2, 3, 4, 5, 7, 8, 255, 32767])
 # header field: (byte offset, struct format of one value, count, values)
 FIELDS = {
@@ -122,17 +123,56 @@ def test_a_header_claiming_a_trillion_voxels_is_refused_before_allocation(tmp_pa
     assert "10,000" not in str(result.error) and "2,000,000,000,000 bytes" in str(result.error)
 
 
-@pytest.mark.parametrize(
-    ("pixdim", "problem"),
-    [((0.0, 1.0, 1.0), "voxel size"), ((np.nan, 1.0, 1.0), "voxel size")],
-)
-def test_zero_or_non_finite_voxel_size_is_refused(tmp_path, pixdim, problem):
+@pytest.mark.parametrize("compressed", [False, True])
+def test_a_nifti2_header_claiming_a_billion_frames_is_refused_before_allocation(
+    tmp_path, compressed
+):
+    raw = bytearray(nib.Nifti2Image(np.zeros((1, 1, 1, 2), np.uint8), np.eye(4)).to_bytes())
+    struct.pack_into("<q", raw, 48, 10**9)  # dim[4] of the NIfTI-2 header
+    if compressed:  # 1 MiB that does not compress: room for 1.1 GB of voxels
+        noise = np.random.default_rng(0).bytes(2**20)
+        path = tmp_path / "cine.nii.gz"
+        path.write_bytes(gzip.compress(bytes(raw), mtime=0) + gzip.compress(noise, mtime=0))
+    else:  # a sparse file of 10^9 bytes of voxels, taking no room on disk
+        path = _write(tmp_path, bytes(raw), False)
+        with open(path, "r+b") as f:
+            f.truncate(len(raw) + 10**9)
+    result = outcome(lambda: read_cine(path), [path])  # fails on > 64 MiB allocated
+    assert isinstance(result, Refused)
+    assert "1,000,000,000 voxels" in str(result.error) and "at most 4096" in str(result.error)
+
+
+@pytest.mark.parametrize("pixdim", [0.0, np.nan, 1e-3, 1e3, 1e30])
+def test_zero_non_finite_or_implausible_voxel_size_is_refused(tmp_path, pixdim):
     raw = bytearray(VALID)
-    struct.pack_into("<3f", raw, 80, *pixdim)
+    struct.pack_into("<3f", raw, 80, pixdim, 1.0, 1.0)
     path = _write(tmp_path, bytes(raw), False)
-    with pytest.raises(DataError, match=problem) as info:
+    result = outcome(lambda: _read_all(path), [path])
+    assert isinstance(result, Refused)
+    assert "voxel size (z, y, x)" in str(result.error) and "0.01-100 mm" in str(result.error)
+
+
+@pytest.mark.parametrize(("interval", "unit"), [(1e-3, "msec"), (1e5, "msec"), (1e30, "sec")])
+def test_implausible_frame_interval_is_refused(tmp_path, interval, unit):
+    image = nib.Nifti1Image.from_bytes(VALID)
+    image.header["pixdim"][4] = interval
+    image.header.set_xyzt_units("mm", unit)
+    path = _write(tmp_path, image.to_bytes(), True)
+    with pytest.raises(DataError, match=f"{path}: the time between phases is .* 0.1-10000 ms"):
         read_cine(path)
-    assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("pixdim", "spacing", "size"), [(0.02, 2.0, "0 x 0"), (1.5, 1e-4, "45000 x 60000")]
+)
+def test_resampling_to_an_empty_or_huge_image_is_refused(tmp_path, pixdim, spacing, size):
+    raw = bytearray(VALID)
+    struct.pack_into("<2f", raw, 80, pixdim, pixdim)
+    path = _write(tmp_path, bytes(raw), False)
+    sampling = CineSampling(slices=1, frames=4, spacing=spacing, size=None)
+    result = outcome(lambda: CineDataset([CineRecord("c", path)], sampling)[0], [path])
+    assert isinstance(result, Refused)
+    assert f"gives {size} pixels; expected 1 to 4096" in str(result.error)
 
 
 def test_negative_voxel_size_is_its_magnitude_and_bad_frame_interval_unknown(tmp_path):
