@@ -8,6 +8,7 @@ stores, generated data sets) are written aside whole and moved into place by
 :func:`atomic_folder` and :func:`cached_folder`: a reader never sees a half-made folder.
 """
 
+import itertools
 import json
 import os
 import shutil
@@ -18,6 +19,16 @@ from pathlib import Path
 from typing import IO, Any
 
 from seqimaging.errors import SeqImagingError
+
+
+def first_free(folder: Path, stem: str, suffix: str) -> Path:
+    """``<stem><suffix>`` in ``folder``, else ``<stem>-2<suffix>``, ``<stem>-3<suffix>``…:
+    the first that does not exist, for records that are never overwritten."""
+    for n in itertools.count(1):
+        path = folder / (f"{stem}{suffix}" if n == 1 else f"{stem}-{n}{suffix}")
+        if not path.exists():
+            return path
+    raise AssertionError("unreachable")
 
 
 def _fsync_folder(folder: Path) -> None:

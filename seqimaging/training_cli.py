@@ -43,7 +43,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveCon
 from lightning.pytorch.trainer.states import TrainerFn
 
 from seqimaging.errors import SeqImagingError
-from seqimaging.files import atomic_write
+from seqimaging.files import atomic_write, first_free
 from seqimaging.report import TestReport
 from seqimaging.runs import claim_run_folder
 from seqimaging.tasks import PredictionWriter, SequenceTask
@@ -117,20 +117,19 @@ class RunConfig(SaveConfigCallback):
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         if self.already_saved:
             return
-        folder = Path(trainer.log_dir)
         if trainer.is_global_zero:
-            with atomic_write(self.free_name(folder, TrainerFn(stage).value), "w") as file:
+            with atomic_write(self.free_name(Path(trainer.log_dir), stage), "w") as file:
                 file.write(self.parser.dump(self.config, skip_none=False))
         self.already_saved = True
 
     @staticmethod
     def free_name(folder: Path, stage: str) -> Path:
-        """The first of ``config.yaml``, ``config-<stage>.yaml``, ``config-<stage>-2.yaml``…
-        that does not exist (``config.yaml`` only for a fit)."""
-        names = [f"config-{stage}.yaml"] + [f"config-{stage}-{n}.yaml" for n in range(2, 10**6)]
-        if stage == "fit":
-            names.insert(0, "config.yaml")
-        return next(folder / name for name in names if not (folder / name).exists())
+        """``config.yaml`` for a fit in a new folder, else the first free
+        ``config-<stage>.yaml``, ``config-<stage>-2.yaml``…"""
+        command = TrainerFn(stage).value
+        if command == "fit" and not (folder / "config.yaml").exists():
+            return folder / "config.yaml"
+        return first_free(folder, f"config-{command}", ".yaml")
 
 
 class SeqImagingCLI(LightningCLI):

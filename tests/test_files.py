@@ -6,7 +6,7 @@ import stat
 import pytest
 
 from seqimaging.errors import SeqImagingError
-from seqimaging.files import atomic_folder, atomic_write, cached_folder, write_json
+from seqimaging.files import atomic_folder, atomic_write, cached_folder, first_free, write_json
 
 
 def _umask() -> int:
@@ -75,3 +75,10 @@ def test_cached_folder_made_meanwhile_by_another_process_is_kept(tmp_path):
 
     assert [p.name for p in cached_folder(target, make).iterdir()] == ["theirs"]
     assert [p.name for p in tmp_path.iterdir()] == ["cache"]
+
+
+def test_first_free_never_names_an_existing_record(tmp_path):
+    assert first_free(tmp_path, "config-test", ".yaml") == tmp_path / "config-test.yaml"
+    (tmp_path / "config-test.yaml").write_text("a")
+    (tmp_path / "config-test-2.yaml").write_text("b")
+    assert first_free(tmp_path, "config-test", ".yaml") == tmp_path / "config-test-3.yaml"

@@ -8,7 +8,7 @@ from lightning.fabric.loggers.logger import rank_zero_experiment
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 
-from seqimaging.files import atomic_write
+from seqimaging.files import atomic_write, first_free
 
 
 def _csv(header: list[str], rows: list[dict[str, str]]) -> str:
@@ -17,12 +17,6 @@ def _csv(header: list[str], rows: list[dict[str, str]]) -> str:
     writer.writeheader()
     writer.writerows(rows)
     return text.getvalue()
-
-
-def _free_name(folder: Path, stem: str) -> Path:
-    """``<stem>.csv``, else ``<stem>-2.csv``, ``<stem>-3.csv``…: the first that is free."""
-    names = [f"{stem}.csv"] + [f"{stem}-{n}.csv" for n in range(2, 10**6)]
-    return next(folder / name for name in names if not (folder / name).exists())
 
 
 class _AppendingWriter(ExperimentWriter):
@@ -55,7 +49,7 @@ class _AppendingWriter(ExperimentWriter):
             return
         kept = [row for row in rows if float(row.get("step") or -1) < self.resumed_at]
         metrics = Path(self.metrics_file_path)
-        with atomic_write(_free_name(metrics.parent, "metrics-superseded"), "w") as file:
+        with atomic_write(first_free(metrics.parent, "metrics-superseded", ".csv"), "w") as file:
             file.write(_csv(self.metrics_keys, later))
         with atomic_write(metrics, "w") as file:
             file.write(_csv(self.metrics_keys, kept))
