@@ -1,8 +1,10 @@
 """What every task shares: the model, the optimiser and schedule, epoch-end metric logging."""
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
-from typing import Any, ClassVar
+from numbers import Integral, Real
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 from lightning.pytorch import LightningModule
@@ -13,12 +15,97 @@ from torch.optim.lr_scheduler import CosineAnnealingLR, ReduceLROnPlateau
 from torchmetrics import MetricCollection
 
 from seqimaging.choices import Choices
-from seqimaging.errors import SeqImagingError
+from seqimaging.errors import DataError, SeqImagingError
 from seqimaging.models import build_model
 
 
 class NonFiniteLossError(SeqImagingError, FloatingPointError):
     """The training loss became NaN or infinite."""
+
+
+class NonFiniteInputError(DataError, FloatingPointError):
+    """A validation, test or predict batch holds NaN or infinite values where no mask
+    marks them invalid."""
+
+
+INPUTS: dict[str, str | None] = {"frames": "mask", "times": None}
+"""The input keys checked for non-finite values, each with the key of its mask (if any)."""
+
+TARGETS: dict[str, str | None] = {"target": None, "future": "future_mask"}
+"""The target keys checked for non-finite values, each with the key of its mask (if any)."""
+
+CHECKED: dict[str, dict[str, str | None]] = {
+    "validation": INPUTS | TARGETS,
+    "test": INPUTS | TARGETS,
+    "predict": INPUTS,
+}
+"""The keys checked for non-finite values before each batch of a stage."""
+
+
+def sample_ids(batch: dict) -> list[str]:
+    """How errors name a batch's samples: their ``meta`` id, else ``#<index>``."""
+    metas = batch.get("meta") or [{}] * len(batch["frames"])
+    return [str(meta.get("id", f"#{i}")) for i, meta in enumerate(metas)]
+
+
+def _non_finite(value: Tensor, mask: Tensor | None) -> Tensor:
+    """Per sample ``[B]``: whether a value that ``mask`` does not mask out is NaN or inf."""
+    bad = ~torch.isfinite(value)
+    if mask is not None:
+        bad = bad & mask.bool().expand_as(bad)
+    return bad.reshape(len(bad), -1).any(dim=1)
+
+
+def non_finite_samples(batch: dict, keys: dict[str, str | None]) -> tuple[list[str], list[str]]:
+    """The ids of the samples with a NaN or infinite unmasked value under one of ``keys``
+    (``key → mask key``), and those keys, both in order."""
+    bad = {
+        key: _non_finite(batch[key], batch.get(mask)) for key, mask in keys.items() if key in batch
+    }
+    found = sorted({i for flags in bad.values() for i in flags.nonzero().flatten().tolist()})
+    ids = sample_ids(batch)
+    return [ids[i] for i in found], [key for key, flags in bad.items() if bool(flags.any())]
+
+
+class Range(NamedTuple):
+    """The admissible values of a numeric hyperparameter: finite numbers from ``low``
+    (excluded when ``open_low``) to ``high``, whole numbers only when ``integer``."""
+
+    low: float
+    high: float = math.inf
+    open_low: bool = False
+    integer: bool = False
+
+    def admits(self, value: Any) -> bool:
+        """Whether ``value`` lies in the range."""
+        kind = Integral if self.integer else Real
+        if isinstance(value, bool) or not isinstance(value, kind) or not math.isfinite(value):
+            return False
+        above = value > self.low if self.open_low else value >= self.low
+        return above and value <= self.high
+
+    def check(self, name: str, value: Any) -> None:
+        """Raise :class:`SeqImagingError` naming ``name`` unless ``value`` is admitted."""
+        if not self.admits(value):
+            raise SeqImagingError(f"{name}={value!r} is out of range; expected {self}")
+
+    def __str__(self) -> str:
+        kind = "a whole number" if self.integer else "a finite number"
+        high = f" and ≤ {self.high:g}" if self.high < math.inf else ""
+        return f"{kind} {'>' if self.open_low else '≥'} {self.low:g}{high}"
+
+
+POSITIVE = Range(0, open_low=True)
+"""Finite numbers > 0."""
+
+NON_NEGATIVE = Range(0)
+"""Finite numbers ≥ 0."""
+
+FRACTION = Range(0, 1)
+"""Numbers from 0 to 1."""
+
+COUNT = Range(1, integer=True)
+"""Whole numbers ≥ 1."""
 
 
 def _adam(params: Iterable[nn.Parameter], h: AttributeDict) -> Optimizer:
@@ -68,7 +155,13 @@ class SequenceTask(LightningModule, ABC):
     saved in the hyperparameters and ``load_from_checkpoint`` needs it again). Options
     given by name are rows of tables, :data:`OPTIMIZERS`, :data:`SCHEDULERS` and a task's
     own (:attr:`choices`): an unknown name raises :class:`SeqImagingError`, listing the
-    valid ones, when the task is constructed.
+    valid ones, when the task is constructed; so does a number outside its
+    :attr:`limits` (``lr=-1``).
+
+    A NaN or infinite value in a batch, where no mask (``mask``, ``future_mask``) marks it
+    invalid, stops the run: in training when it makes the loss non-finite
+    (:class:`NonFiniteLossError`), in validation, test and prediction before the batch is
+    used (:class:`NonFiniteInputError`); both name the batch and the samples.
 
     Args:
         model: a registered model name, or a module.
@@ -89,6 +182,13 @@ class SequenceTask(LightningModule, ABC):
     monitor = "val/loss"
     choices: ClassVar[dict[str, Choices]] = {"optimizer": OPTIMIZERS, "scheduler": SCHEDULERS}
     """The hyperparameters given by name and their tables, checked at construction."""
+    limits: ClassVar[dict[str, Range]] = {
+        "lr": POSITIVE,
+        "weight_decay": NON_NEGATIVE,
+        "momentum": NON_NEGATIVE,
+        "patience": Range(0, integer=True),
+    }
+    """The numeric hyperparameters and their admissible values, checked at construction."""
 
     def __init__(
         self,
@@ -106,6 +206,9 @@ class SequenceTask(LightningModule, ABC):
         self.save_hyperparameters(ignore=["model"] if isinstance(model, nn.Module) else None)
         for name, table in self.choices.items():
             table.check(self.hparams[name])
+        for name, limit in self.limits.items():
+            limit.check(name, self.hparams[name])
+        self.check_arguments()
         self.model = (
             model
             if isinstance(model, nn.Module)
@@ -114,6 +217,10 @@ class SequenceTask(LightningModule, ABC):
         self.val_metrics = self.configure_metrics().clone(prefix="val/")
         self.test_metrics = self.val_metrics.clone(prefix="test/")
         self.last_metrics: dict[str, Tensor] = {}
+
+    def check_arguments(self) -> None:
+        """Checks of the hyperparameters beyond :attr:`choices` and :attr:`limits`, before
+        the model is built: raise :class:`SeqImagingError` naming the argument."""
 
     @abstractmethod
     def model_arguments(self) -> dict[str, Any]:
@@ -136,14 +243,49 @@ class SequenceTask(LightningModule, ABC):
             bool(torch.isfinite(loss)), all=True
         )  # every process stops together under DDP
         if not finite:
-            ids = [meta.get("id") for meta in batch.get("meta", [])]
+            ids, keys = non_finite_samples(batch, INPUTS | TARGETS)
+            culprits = (
+                f"samples {ids}, NaN or inf in {', '.join(keys)}"
+                if ids
+                else f"samples {sample_ids(batch)}, every input finite"
+            )
             raise NonFiniteLossError(
                 f"training loss is {loss.item()} at step {self.global_step} (epoch "
-                f"{self.current_epoch}, batch {batch_idx}, samples {ids}); training stopped "
-                "and the last checkpoint is kept. Check the inputs for NaN or lower the "
-                "learning rate"
+                f"{self.current_epoch}, batch {batch_idx}, {culprits}); training stopped "
+                "and the last checkpoint is kept. Fix or mask the non-finite values, or, "
+                "if every input is finite, lower the learning rate"
             )
         return loss
+
+    def check_finite(self, batch: dict | Tensor, stage: str, batch_idx: int) -> None:
+        """Raise :class:`NonFiniteInputError` if an unmasked value of the keys that
+        :data:`CHECKED` lists for ``stage`` is NaN or inf (every process together under
+        DDP)."""
+        batch = batch if isinstance(batch, dict) else {"frames": batch}
+        ids, keys = non_finite_samples(batch, CHECKED[stage])
+        if self.trainer.strategy.reduce_boolean_decision(not ids, all=True):
+            return
+        culprits = (
+            f"samples {ids} hold NaN or inf in {', '.join(keys)}"
+            if ids
+            else "a sample on another process holds NaN or inf"
+        )
+        raise NonFiniteInputError(
+            f"{stage} batch {batch_idx} (epoch {self.current_epoch}): {culprits}, where no "
+            "mask marks them invalid; expected finite values, or False in mask/future_mask "
+            "where a value is missing"
+        )
+
+    def on_validation_batch_start(
+        self, batch: Any, batch_idx: int, dataloader_idx: int = 0
+    ) -> None:
+        self.check_finite(batch, "validation", batch_idx)
+
+    def on_test_batch_start(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
+        self.check_finite(batch, "test", batch_idx)
+
+    def on_predict_batch_start(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
+        self.check_finite(batch, "predict", batch_idx)
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         self.step(batch, "val")

@@ -1,6 +1,6 @@
 """Classification of sequences: diagnosis from cine MRI, land cover from a time series."""
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -15,7 +15,8 @@ from torchmetrics.classification import (
     MulticlassSpecificity,
 )
 
-from seqimaging.tasks.base import SequenceTask
+from seqimaging.errors import SeqImagingError
+from seqimaging.tasks.base import COUNT, FRACTION, Range, SequenceTask
 
 
 class ClassificationTask(SequenceTask):
@@ -29,16 +30,24 @@ class ClassificationTask(SequenceTask):
     Args:
         model: a registered model name (e.g. ``"convlstm_classifier"``) or a module.
         in_channels: channels of a frame.
-        num_classes: number of classes.
+        num_classes: number of classes, at least 2.
         model_kwargs: further builder arguments.
-        class_weights: per-class loss weights, e.g. inverse frequencies.
-        label_smoothing: cross-entropy label smoothing.
-        class_names: names used in metric keys (default ``0, 1, …``).
+        class_weights: per-class loss weights, e.g. inverse frequencies, one per class.
+        label_smoothing: cross-entropy label smoothing, from 0 to 1.
+        class_names: names used in metric keys (default ``0, 1, …``), one per class.
         **kwargs: optimiser and schedule, see :class:`SequenceTask`.
 
     Example:
         >>> task = ClassificationTask("convlstm_classifier", in_channels=1, num_classes=4)
     """
+
+    limits = SequenceTask.limits | {
+        "in_channels": COUNT,
+        "num_classes": Range(2, integer=True),
+        "label_smoothing": FRACTION,
+    }
+    per_class: ClassVar[tuple[str, ...]] = ("class_weights", "class_names")
+    """The arguments with one entry per class, checked against ``num_classes``."""
 
     def __init__(
         self,
@@ -56,6 +65,17 @@ class ClassificationTask(SequenceTask):
             None if class_weights is None else torch.tensor(class_weights, dtype=torch.float32)
         )
         self.register_buffer("class_weights", weights, persistent=False)
+
+    def check_arguments(self) -> None:
+        """Each per-class argument has ``num_classes`` entries."""
+        n = self.hparams.num_classes
+        for name in self.per_class:
+            values = self.hparams[name]
+            if values is not None and len(values) != n:
+                raise SeqImagingError(
+                    f"{name} has {len(values)} entries ({list(values)}); expected "
+                    f"num_classes={n}, one per class"
+                )
 
     def model_arguments(self) -> dict[str, Any]:
         return {"in_channels": self.hparams.in_channels, "num_classes": self.hparams.num_classes}

@@ -8,9 +8,16 @@ from torchmetrics import Metric, MetricCollection
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 from torchmetrics.wrappers import MultioutputWrapper
 
+from seqimaging.errors import SeqImagingError
 from seqimaging.models.baselines import persistence
-from seqimaging.tasks.base import SequenceTask
-from seqimaging.tasks.losses import LOSSES, value_weights
+from seqimaging.models.blocks import unpack_batch
+from seqimaging.tasks.base import COUNT, FRACTION, POSITIVE, Range, SequenceTask, sample_ids
+from seqimaging.tasks.losses import LOSSES, masked_loss
+
+
+def _masked_out(values: Tensor, mask: Tensor | None) -> Tensor:
+    """``values`` with 0 where ``mask`` is False (selected, so NaN and inf go too)."""
+    return values if mask is None else torch.where(mask.bool(), values, 0)
 
 
 def _error_sums(
@@ -18,9 +25,10 @@ def _error_sums(
 ) -> tuple[Tensor, Tensor]:
     """Per lead time ``[L]``: the sum of ``|forecast − truth| ** power`` and the count, both
     over samples and the valid pixels of ``mask`` (all pixels without one)."""
-    error = (forecast.double() - truth.double()).abs() ** power
+    forecast, truth = (_masked_out(x.double(), mask) for x in (forecast, truth))
+    error = (forecast - truth).abs() ** power
     weight = torch.ones_like(error) if mask is None else mask.expand_as(error).double()
-    return (error * weight).sum(dim=(0, 2, 3, 4)), weight.sum(dim=(0, 2, 3, 4))
+    return error.sum(dim=(0, 2, 3, 4)), weight.sum(dim=(0, 2, 3, 4))
 
 
 class LeadTimeError(Metric):
@@ -74,8 +82,8 @@ class SkillScore(Metric):
 
 
 class LeadTimeImageMetric(MultioutputWrapper):
-    """An image metric (PSNR, SSIM) per lead time, on whole frames whose masked pixels take
-    the true value.
+    """An image metric (PSNR, SSIM) per lead time, on whole frames whose masked pixels are
+    0 in forecast and truth.
 
     ``update(forecast, truth, mask)`` with ``[B, L, C, H, W]`` tensors and an optional
     ``[B, L, 1, H, W]`` mask; ``compute()`` gives ``[L]``.
@@ -85,18 +93,20 @@ class LeadTimeImageMetric(MultioutputWrapper):
         super().__init__(metric, horizon, output_dim=1, remove_nans=False)
 
     def update(self, forecast: Tensor, truth: Tensor, mask: Tensor | None = None) -> None:
-        super().update(forecast if mask is None else torch.where(mask, forecast, truth), truth)
+        super().update(_masked_out(forecast, mask), _masked_out(truth, mask))
 
 
 class ForecastTask(SequenceTask):
     """Forecast the ``future`` frames of each sample from its ``frames``.
 
-    The loss counts only valid pixels (``future_mask``). Validation and test log, per
+    The loss counts only valid pixels (``future_mask``); what lies under the mask, NaN
+    included, changes neither the loss nor the metrics. The batches' future must have
+    ``horizon`` frames. Validation and test log, per
     lead time ``k`` (``<metric>_lead<k>``) and averaged over lead times:
 
     - ``mse``, ``mae``: over valid pixels;
     - ``psnr`` (per frame, then averaged, as OpenSTL does) and ``ssim`` (torchmetrics'
-      Gaussian 11×11 window), on whole frames whose masked pixels take the true value;
+      Gaussian 11×11 window), on whole frames whose masked pixels are 0 in both;
     - ``skill_mse``: the skill in MSE over persistence (the last valid context frame,
       :func:`~seqimaging.models.baselines.persistence`), 1 − Σ squared error / Σ squared
       error of persistence, both pooled over samples and valid pixels, computed in the
@@ -106,7 +116,7 @@ class ForecastTask(SequenceTask):
         model: a registered model name (e.g. ``"convlstm_forecaster"``) or a module with
             the forecaster's ``forward(batch, future=, teacher_forcing=, horizon=)``.
         in_channels: channels of a frame.
-        horizon: frames to forecast.
+        horizon: frames to forecast: the length of the data's ``future``.
         model_kwargs: further builder arguments.
         loss: a row of :data:`~seqimaging.tasks.losses.LOSSES`, ``"mse"``, ``"l1"`` or
             ``"huber"``, over valid pixels.
@@ -121,6 +131,13 @@ class ForecastTask(SequenceTask):
     """
 
     choices = SequenceTask.choices | {"loss": LOSSES}
+    limits = SequenceTask.limits | {
+        "in_channels": COUNT,
+        "horizon": COUNT,
+        "data_range": POSITIVE,
+        "teacher_forcing": FRACTION,
+        "teacher_forcing_steps": Range(0, integer=True),
+    }
 
     def __init__(
         self,
@@ -167,22 +184,30 @@ class ForecastTask(SequenceTask):
             return start
         return start * max(0.0, 1.0 - self.global_step / steps)
 
+    def check_horizon(self, batch: dict) -> None:
+        """Raise :class:`SeqImagingError` if the batch's future is not ``horizon`` long."""
+        found, expected = batch["future"].shape[1], self.hparams.horizon
+        if found != expected:
+            raise SeqImagingError(
+                f"horizon={expected} but the data's future has {found} frames (samples "
+                f"{sample_ids(batch)}); expected horizon={found}, or data with {expected} "
+                "future frames"
+            )
+
     def step(self, batch: dict, stage: str) -> Tensor:
+        self.check_horizon(batch)
         truth = batch["future"]
         mask = batch.get("future_mask")
         ratio = self.teacher_forcing_ratio() if stage == "train" else 0.0
         forecast = self.model(
             batch, future=truth, teacher_forcing=ratio, horizon=truth.shape[1]
         ).float()
-        error = LOSSES[self.hparams.loss](forecast, truth, reduction="none")
-        weight = torch.ones_like(error) if mask is None else mask.expand_as(error).to(error)
-        if self.hparams.loss_weights:
-            weight = weight * value_weights(truth.to(error), self.hparams.loss_weights)
-        loss = (error * weight).sum() / weight.sum().clamp_min(1)
+        loss = masked_loss(self.hparams.loss, forecast, truth, mask, self.hparams.loss_weights)
         self.log_loss(stage, loss, len(truth))
         if stage != "train":
             metrics = self.val_metrics if stage == "val" else self.test_metrics
-            reference = persistence(batch["frames"], truth.shape[1], batch.get("lengths"))
+            frames, lengths, _ = unpack_batch(batch, None, None)
+            reference = persistence(frames, truth.shape[1], lengths)
             metrics.update(forecast.detach(), truth.float(), mask=mask, reference=reference.float())
         return loss
 

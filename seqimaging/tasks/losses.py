@@ -1,6 +1,7 @@
 """The losses of the regression and forecast tasks, by name.
 
-Each row is a ``torch.nn.functional`` loss ``(prediction, target, reduction="mean")``.
+Each row is a ``torch.nn.functional`` loss ``(prediction, target, reduction="mean")``;
+:func:`masked_loss` averages one over the valid pixels of a forecast.
 """
 
 from collections.abc import Callable, Sequence
@@ -36,3 +37,33 @@ def value_weights(truth: Tensor, steps: Sequence[tuple[float, float]]) -> Tensor
             truth >= threshold, torch.as_tensor(weight, dtype=truth.dtype), weights
         )
     return weights
+
+
+def masked_loss(
+    name: str,
+    forecast: Tensor,
+    truth: Tensor,
+    mask: Tensor | None = None,
+    steps: Sequence[tuple[float, float]] | None = None,
+) -> Tensor:
+    """The loss ``name`` of :data:`LOSSES`, averaged over the pixels that ``mask`` marks
+    valid (all without one), weighted by :func:`value_weights` of the truth with
+    ``steps`` when given.
+
+    Masked pixels are set to 0 in forecast and truth before any arithmetic, so what they
+    held, NaN or inf included, changes neither the loss nor its gradients.
+
+    Example:
+        >>> truth = torch.tensor([1.0, float("nan")])
+        >>> masked_loss("l1", torch.zeros(2), truth, torch.tensor([True, False])).item()
+        1.0
+    """
+    valid = torch.ones_like(truth, dtype=torch.bool) if mask is None else mask.bool()
+    valid = valid.expand_as(truth)
+    truth = torch.where(valid, truth, 0).to(forecast)
+    forecast = torch.where(valid, forecast, 0)
+    weight = valid.to(forecast)
+    if steps:
+        weight = weight * value_weights(truth, steps)
+    error = LOSSES[name](forecast, truth, reduction="none")
+    return (error * weight).sum() / weight.sum().clamp_min(1)

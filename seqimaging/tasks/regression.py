@@ -7,8 +7,16 @@ from torch import Tensor, nn
 from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection, R2Score
 
 from seqimaging.errors import SeqImagingError
-from seqimaging.tasks.base import SequenceTask
+from seqimaging.tasks.base import COUNT, SequenceTask
 from seqimaging.tasks.losses import LOSSES
+
+STANDARDISATION = ("target_mean", "target_std")
+"""The arguments that standardise the targets: one value, or one per target."""
+
+
+def _vector(value: list[float] | float) -> Tensor:
+    """A float32 vector of one value or a list of them."""
+    return torch.tensor(value, dtype=torch.float32).reshape(-1)
 
 
 class RegressionTask(SequenceTask):
@@ -35,6 +43,7 @@ class RegressionTask(SequenceTask):
     """
 
     choices = SequenceTask.choices | {"loss": LOSSES}
+    limits = SequenceTask.limits | {"in_channels": COUNT, "num_targets": COUNT}
 
     def __init__(
         self,
@@ -48,15 +57,21 @@ class RegressionTask(SequenceTask):
         **kwargs: Any,
     ) -> None:
         super().__init__(model, model_kwargs, **kwargs)
-        for name, value in (("target_mean", target_mean), ("target_std", target_std)):
-            buffer = torch.tensor(value, dtype=torch.float32).reshape(-1)
-            if len(buffer) not in (1, num_targets):
-                raise SeqImagingError(
-                    f"{name} has {len(buffer)} values; expected 1 or {num_targets}"
-                )
-            self.register_buffer(name, buffer, persistent=False)
-        if not bool((self.target_std > 0).all()):
-            raise SeqImagingError(f"target_std must be positive, got {target_std}")
+        for name in STANDARDISATION:
+            self.register_buffer(name, _vector(self.hparams[name]), persistent=False)
+
+    def check_arguments(self) -> None:
+        """``target_mean`` and ``target_std`` hold 1 or ``num_targets`` finite values, the
+        standard deviations positive."""
+        n = self.hparams.num_targets
+        for name in STANDARDISATION:
+            values = _vector(self.hparams[name])
+            if len(values) not in (1, n):
+                raise SeqImagingError(f"{name} has {len(values)} values; expected 1 or {n}")
+            if not bool(values.isfinite().all()):
+                raise SeqImagingError(f"{name} is {values.tolist()}; expected finite values")
+        if not bool((_vector(self.hparams.target_std) > 0).all()):
+            raise SeqImagingError(f"target_std must be positive, got {self.hparams.target_std}")
 
     def model_arguments(self) -> dict[str, Any]:
         return {"in_channels": self.hparams.in_channels, "num_targets": self.hparams.num_targets}
