@@ -1,5 +1,12 @@
 """Open and save ``(time, band, y, x)`` cubes as zarr stores or netCDF files, lazily;
-put a cube on a coarser grid."""
+put a cube on a coarser grid.
+
+A zarr store saved by :func:`save_cube` has every chunk written and checksummed, and
+says so (attribute :data:`ALL_CHUNKS`), so :func:`open_cube` refuses it with a chunk file
+missing (zarr would read it as NaN). Stores written elsewhere may leave out all-NaN
+chunks, as zarr does by default, and are read as zarr reads them. Reading a damaged chunk
+raises a :class:`DataError` naming the store, wherever the pixels are read.
+"""
 
 import math
 from dataclasses import dataclass, field
@@ -12,20 +19,34 @@ import xarray as xr
 from seqimaging._optional import require
 from seqimaging.errors import DataError, DatasetNotFoundError, SeqImagingError
 from seqimaging.files import atomic_folder
+from seqimaging.geo.stack import TIME_RANGE_TEXT, in_time_range
+
+ALL_CHUNKS = "seqimaging_all_chunks"
+"""Attribute of a zarr store that :func:`save_cube` wrote with every chunk."""
 
 
 @dataclass(frozen=True)
 class Format:
-    """An xarray engine, the module it needs, its writer method and options for both."""
+    """An xarray engine, the module it needs, its writer method and options for both,
+    options of the writer only, and the encoding of every variable written."""
 
     engine: str
     module: str
     writer: str
     options: dict[str, Any] = field(default_factory=dict)
+    write: dict[str, Any] = field(default_factory=dict)
+    encoding: dict[str, Any] = field(default_factory=dict)
 
 
 FORMATS = {
-    ".zarr": Format("zarr", "zarr", "to_zarr", {"consolidated": False}),
+    ".zarr": Format(
+        "zarr",
+        "zarr",
+        "to_zarr",
+        {"consolidated": False},
+        {"write_empty_chunks": True},
+        {"compressors": ({"name": "zstd", "configuration": {"level": 0, "checksum": True}},)},
+    ),
     ".nc": Format("h5netcdf", "h5py", "to_netcdf", {"engine": "h5netcdf"}),
 }
 """The format of each file suffix."""
@@ -49,13 +70,54 @@ def min_max_scaled(cube: xr.DataArray) -> xr.DataArray:
     return (cube - low) / (high - low or 1.0)
 
 
+def check_times(times: np.ndarray, source: str) -> None:
+    """Refuse cube times that cannot date windows: not datetime64, NaT, outside
+    :data:`~seqimaging.geo.stack.TIME_RANGE`, repeated or decreasing; ``source`` names
+    the cube."""
+    if times.dtype.kind != "M":
+        example = f" (e.g. {times.flat[0]!r})" if times.size else ""
+        raise DataError(
+            f"{source}: its time coordinate has dtype {times.dtype}{example}; expected "
+            f"datetime64 dates {TIME_RANGE_TEXT}. Stored times outside it open as cftime "
+            f"objects; integer steps can be made dates with cube.assign_coords(time="
+            f"np.datetime64('2000-01-01') + steps * np.timedelta64(1, 'D'))"
+        )
+    if (i := _first(~in_time_range(times))) is not None:
+        what = "NaT (no date)" if np.isnat(times[i]) else f"{_iso(times[i])}, out of range"
+        raise DataError(f"{source}: time[{i}] is {what}; expected a date {TIME_RANGE_TEXT}")
+    if (i := _first(times[1:] <= times[:-1])) is not None:
+        how = "repeats" if times[i + 1] == times[i] else "comes before"
+        raise DataError(
+            f"{source}: time[{i + 1}] = {_iso(times[i + 1])} {how} time[{i}] = "
+            f"{_iso(times[i])}; expected strictly increasing times (sort with "
+            f"cube.sortby('time'); drop repeated dates)"
+        )
+
+
+def _iso(time: np.datetime64) -> str:
+    """``time`` in ISO format, to the second."""
+    return str(np.datetime_as_string(time, unit="s"))
+
+
+def _first(mask: np.ndarray) -> int | None:
+    """The first index where ``mask`` is True, or None."""
+    found = np.flatnonzero(mask)
+    return int(found[0]) if found.size else None
+
+
 def open_cube(path: str | Path, *, chunks: dict[str, int] | None = None) -> xr.DataArray:
     """Open a cube saved by :func:`save_cube` (or any one-variable zarr/netCDF), lazily.
 
     Args:
         path: a ``.zarr`` store or a ``.nc`` file.
         chunks: dask chunks per dimension; default one frame per chunk, which suits
-            reading windows of a few frames.
+            reading windows of a few frames (other dimensions: the stored chunks).
+
+    Raises:
+        DataError: a store that cannot be opened, a zarr store with an array's
+            metadata or a chunk file missing, not one variable, or times refused by
+            :func:`check_times`; later, when pixels are read, a chunk that cannot be
+            decoded.
 
     Example:
         >>> import numpy as np, tempfile
@@ -69,17 +131,98 @@ def open_cube(path: str | Path, *, chunks: dict[str, int] | None = None) -> xr.D
     require("dask", extra="geo")
     if not path.exists():
         raise DatasetNotFoundError(f"{path} does not exist; save a cube there with save_cube")
-    try:
-        dataset = xr.open_dataset(
-            path, chunks=chunks or {"time": 1}, **({"engine": fmt.engine} | fmt.options)
-        )
-    except (OSError, ValueError) as err:
-        raise DataError(f"{path}: cannot be opened as a {fmt.engine} cube ({err})") from err
+    dataset = _open_dataset(path, fmt)
     if len(dataset.data_vars) != 1:
         raise DataError(
             f"{path}: holds variables {list(dataset.data_vars)}; expected exactly one cube"
         )
-    return next(iter(dataset.data_vars.values()))
+    cube = _checked(next(iter(dataset.data_vars.values())), path, chunks or {"time": 1})
+    if "time" in cube.coords:
+        check_times(cube["time"].values, str(path))
+    return cube
+
+
+def _open_dataset(path: Path, fmt: Format) -> xr.Dataset:
+    """The dataset at ``path``, lazily, its coordinates read; a zarr store checked to have
+    every array's metadata and chunk files."""
+    try:
+        lacking = _lacking(path) if fmt.module == "zarr" else None
+        dataset = xr.open_dataset(
+            path, chunks=None, cache=False, **({"engine": fmt.engine} | fmt.options)
+        )
+    except Exception as err:  # parsers and codecs raise no common type
+        raise DataError(
+            f"{path}: cannot be opened as a {fmt.engine} cube ({type(err).__name__}: {err})"
+        ) from err
+    if lacking is not None:
+        raise DataError(
+            f"{path}: {lacking}; expected every array's metadata and, as this store was "
+            "written by save_cube, every chunk (a partly copied or damaged store?)"
+        )
+    return dataset
+
+
+def _lacking(path: Path) -> str | None:
+    """What the zarr store at ``path`` lacks, listed once against its arrays' chunk grids:
+    a folder's metadata or a chunk file; None if nothing."""
+    zarr = require("zarr", extra="geo")
+    group = zarr.open_group(path, mode="r")
+    members = {name for name, _ in group.members()}
+    for folder in sorted(p.name for p in path.iterdir() if p.is_dir()):
+        if folder not in members:
+            return f"{folder}/ has no zarr metadata (zarr would leave it out)"
+    if not group.attrs.get(ALL_CHUNKS):
+        return None  # a store that may leave out all-NaN chunks, as zarr does
+    files = {p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()}
+    for _, array in group.arrays():
+        stored = array.shards or array.chunks
+        grid = (-(-n // c) for n, c in zip(array.shape, stored, strict=True))
+        for index in np.ndindex(*grid):
+            key = f"{array.path}/{array.metadata.encode_chunk_key(index)}"
+            if key not in files:
+                return f"chunk {key} is missing (zarr would read it as NaN)"
+    return None
+
+
+def _checked(variable: xr.DataArray, path: Path, chunks: dict[str, int]) -> xr.DataArray:
+    """``variable`` as a dask array of ``chunks`` (others: the stored chunks) whose reads
+    raise a :class:`DataError` naming ``path`` when they fail."""
+    da = require("dask.array", extra="geo")
+    preferred = variable.encoding.get("preferred_chunks", {})
+    data = da.from_array(
+        _CheckedReads(variable.variable, path, str(variable.name)),
+        chunks=tuple(chunks.get(d, preferred.get(d, -1)) for d in variable.dims),
+        asarray=False,
+        fancy=False,
+        name=False,
+        meta=np.empty((0,) * variable.ndim, variable.dtype),
+    )
+    cube = variable.copy(deep=False, data=data)
+    cube.encoding = variable.encoding | {"source": str(path)}
+    return cube
+
+
+class _CheckedReads:
+    """An array-like of a lazily opened variable, for ``dask.array.from_array``: a block
+    that cannot be read or decoded raises a :class:`DataError` naming the store, the
+    variable and the block."""
+
+    def __init__(self, variable: xr.Variable, path: Path, name: str) -> None:
+        self.variable, self.path, self.name = variable, path, name
+        self.shape, self.dtype, self.ndim = variable.shape, variable.dtype, variable.ndim
+
+    def __getitem__(self, key: tuple[slice, ...]) -> np.ndarray:
+        try:
+            return np.asarray(self.variable[key].values)
+        except Exception as err:  # codecs raise no common type
+            block = ", ".join(
+                f"{dim} {k.start}:{k.stop}" for dim, k in zip(self.variable.dims, key, strict=True)
+            )
+            raise DataError(
+                f"{self.path}: variable {self.name!r} at [{block}] cannot be read "
+                f"({type(err).__name__}: {err}); expected intact chunks (a damaged or partly "
+                f"copied store?)"
+            ) from err
 
 
 def save_cube(cube: xr.DataArray, path: str | Path) -> Path:
@@ -87,13 +230,16 @@ def save_cube(cube: xr.DataArray, path: str | Path) -> Path:
 
     Dask-backed cubes are written chunk by chunk, never loaded whole, one frame per
     stored chunk (what window reading needs). Attributes (CRS, transform) are kept; the
-    suffix picks the format (``.zarr`` or ``.nc``).
+    suffix picks the format (``.zarr`` or ``.nc``). A zarr store gets every chunk, even
+    all-NaN ones, each with a checksum.
     """
     path = Path(path)
     fmt = _format(path)
-    cube = cube.rename(cube.name or "data").chunk({"time": 1})
+    dataset = cube.rename(cube.name or "data").chunk({"time": 1}).to_dataset()
+    dataset.attrs[ALL_CHUNKS] = 1
+    encoding = {name: dict(fmt.encoding) for name in dataset.variables}
     with atomic_folder(path) as scratch:
-        getattr(cube.to_dataset(), fmt.writer)(scratch, **fmt.options)
+        getattr(dataset, fmt.writer)(scratch, encoding=encoding, **fmt.options, **fmt.write)
     return path
 
 

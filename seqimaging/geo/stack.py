@@ -35,6 +35,23 @@ RASTER_SUFFIXES = (".tif", ".tiff", ".jp2", ".img", ".vrt")
 
 _FORMATS_BY_LENGTH = {8: "%Y%m%d", 12: "%Y%m%d%H%M", 14: "%Y%m%d%H%M%S"}
 
+MAX_PIXELS = 2**30
+"""The most pixels a file or the stack's grid may have (32768 x 32768, 4 GiB a band as
+float32): a header of a few bytes (a VRT, a damaged TIFF) declaring more is refused
+before any pixel is read."""
+
+MAX_SIDE = 2**20
+"""The most pixels a file or the stack's grid may have along a side (its coordinates
+take 8 bytes a pixel)."""
+
+BLOCK_PIXELS = 2**20
+"""Pixels read at a time when a whole frame is searched for a valid pixel."""
+
+TIME_RANGE = (np.datetime64("1677-09-22"), np.datetime64("2262-04-10"))
+"""The first and last whole day that ``datetime64[ns]``, the type of cube times, holds."""
+
+TIME_RANGE_TEXT = f"from {TIME_RANGE[0]} to {TIME_RANGE[1]} (what datetime64[ns] holds)"
+
 Scalar = float | Mapping[str, float] | None
 
 
@@ -165,13 +182,23 @@ class LazyStack:
         return out
 
     def any_valid(self, frame: int, coarse: bool) -> bool:
-        """Whether frame ``frame`` has a valid pixel; ``coarse`` reads at most 256² of it."""
+        """Whether frame ``frame`` has a valid pixel; ``coarse`` reads at most 256² of it,
+        else it is read whole, :data:`BLOCK_PIXELS` at a time."""
         from rasterio.windows import Window
 
-        window = Window(0, 0, self.grid.width, self.grid.height)
-        shape = (min(self.grid.height, 256), min(self.grid.width, 256)) if coarse else None
+        width, height = self.grid.width, self.grid.height
+        if coarse:
+            reads = [(Window(0, 0, width, height), (min(height, 256), min(width, 256)))]
+        else:
+            rows = max(1, BLOCK_PIXELS // width)
+            reads = [
+                (Window(0, top, width, min(rows, height - top)), None)
+                for top in range(0, height, rows)
+            ]
         return any(
-            np.isfinite(band.read(self.grid, window, shape)).any() for band in self.frames[frame]
+            np.isfinite(band.read(self.grid, window, shape)).any()
+            for window, shape in reads
+            for band in self.frames[frame]
         )
 
 
@@ -184,12 +211,24 @@ def parse_date(text: str, date_format: str | None, path: Path) -> np.datetime64:
     try:
         if fmt is None:
             raise ValueError(f"expected 8, 12 or 14 digits, got {len(text)}")
-        return np.datetime64(datetime.strptime(text, fmt), "s")
+        date = np.datetime64(datetime.strptime(text, fmt), "s")
     except ValueError as err:
         raise DataError(
             f"{path}: cannot parse the date {text!r} from the file name ({err}); expected "
             f"format {fmt or 'YYYYMMDD[hhmm[ss]] or YYYY-MM-DD'}; pass date_format="
         ) from err
+    if not in_time_range(date):
+        raise DataError(
+            f"{path}: the date {date} in the file name is outside the times of a cube; "
+            f"expected a date {TIME_RANGE_TEXT}"
+        )
+    return date
+
+
+def in_time_range(times: Any) -> np.ndarray:
+    """Whether each of the datetime64 ``times`` lies in :data:`TIME_RANGE` (NaT does not)."""
+    first, last = TIME_RANGE
+    return (times >= first) & (times < last + np.timedelta64(1, "D"))
 
 
 def _natural(name: str) -> list:
@@ -330,9 +369,11 @@ def read_stack(
         (affine coefficients a, b, c, d, e, f) and ``nodata`` (NaN).
 
     Raises:
-        DataError: a file that is not a raster, an unparseable or duplicate date, files
-            out of time order, band counts or band sets that differ between dates, a file
-            off the grid with ``reproject=False``, or a stack with no valid pixel.
+        DataError: a file that is not a raster, an unparseable or duplicate date, a date
+            outside :data:`TIME_RANGE`, files out of time order, band counts or band sets
+            that differ between dates, a file or grid beyond :data:`MAX_PIXELS` or
+            :data:`MAX_SIDE`, a file off the grid with ``reproject=False``, or a stack
+            with no valid pixel.
 
     Example:
         >>> from seqimaging.geo.synthetic import make_cloud_series
@@ -352,8 +393,11 @@ def read_stack(
     first_path = first_path[min(first_path, key=_natural)] if separate else first_path[None]
 
     with _open(first_path) as first:
+        _check_declared_size(first, first_path)
         grid = _target_grid(first, crs, resolution)
         names = sorted(next(iter(by_date.values())), key=_natural) if separate else _names(first)
+    where = f"{first_path}: the stack's grid at crs={crs!r} and resolution={resolution!r}"
+    _check_pixels(grid.width, grid.height, where, "pass a coarser resolution")
     names = list(bands) if bands is not None else names
     frames = [
         _frame_bands(
@@ -460,7 +504,7 @@ def _file_info(path: Path, grid: Grid, reproject: bool) -> dict[str, Any]:
     with _open(path) as src:
         if not src.crs:
             raise DataError(f"{path}: has no CRS; expected a georeferenced raster")
-        _check_claimed_size(src, path)
+        _check_declared_size(src, path)
         own = Grid.of(src)
         on_grid = own.matches(grid)
         if not on_grid and not reproject:
@@ -478,9 +522,23 @@ def _file_info(path: Path, grid: Grid, reproject: bool) -> dict[str, Any]:
         }
 
 
-def _check_claimed_size(src: Any, path: Path) -> None:
-    """Refuse an uncompressed GeoTIFF claiming far more pixels than the file holds (a
-    damaged header), before any pixel is read; 8x allows for 1-bit (NBITS) bands."""
+def _check_pixels(width: int, height: int, what: str, remedy: str) -> None:
+    """Refuse a raster of more than :data:`MAX_PIXELS` pixels or :data:`MAX_SIDE` pixels
+    a side; ``what`` names it."""
+    if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
+        raise DataError(
+            f"{what} is {width} x {height} px ({width * height:,} px); expected at most "
+            f"{MAX_PIXELS:,} px and {MAX_SIDE:,} a side (seqimaging.geo.stack.MAX_PIXELS "
+            f"and MAX_SIDE; {remedy})"
+        )
+
+
+def _check_declared_size(src: Any, path: Path) -> None:
+    """Refuse, before any pixel is read, a raster larger than :data:`MAX_PIXELS`, or an
+    uncompressed GeoTIFF claiming far more pixels than the file holds (a damaged header;
+    8x allows for 1-bit (NBITS) bands)."""
+    remedy = "a damaged header? cut the part needed with a VRT"
+    _check_pixels(src.width, src.height, f"{path}: the raster", remedy)
     if src.driver != "GTiff" or src.compression is not None:
         return
     claimed = src.width * src.height * sum(np.dtype(d).itemsize for d in src.dtypes)

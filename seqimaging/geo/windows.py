@@ -1,5 +1,6 @@
 """Training windows cut from a ``(time, band, y, x)`` cube, as samples of the contract."""
 
+import numbers
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +11,7 @@ import xarray as xr
 from torch.utils.data import Dataset
 
 from seqimaging.errors import DataError, SeqImagingError
+from seqimaging.geo.cube import check_times
 from seqimaging.sample import window_sample
 from seqimaging.splits import split_groups
 
@@ -63,9 +65,11 @@ class CubeWindows(Dataset):
             :func:`seqimaging.geo.read_stack`); lazy cubes are read window by window.
         context: frames of input.
         horizon: frames to forecast after them; 0 for classification windows.
-        patch: patch size in pixels; default the whole region.
+        patch: patch size in pixels, at most the region's shorter side; default the
+            whole region.
         stride: grid step of the patches; default ``patch``.
-        time_stride: take every ``time_stride``-th frame.
+        time_stride: take every ``time_stride``-th frame; a window's
+            ``(context + horizon - 1) * time_stride + 1`` frames must fit in the cube.
         region: region size in pixels; default the whole image.
         random_patches: draw patch positions at random inside the region (training).
         min_valid: skip windows whose valid-pixel fraction is below this.
@@ -73,6 +77,12 @@ class CubeWindows(Dataset):
         time_unit: unit of ``times``: ``"D"`` days, ``"h"``, ``"s"``, ...
         name: prefix of region names, to tell cubes apart.
         transform: a function applied to each sample.
+
+    Raises:
+        DataError: a cube without ``(time, band, y, x)`` dims, with a size 0, with times
+            that are not increasing datetime64 dates
+            (:func:`~seqimaging.geo.cube.check_times`), or with no window valid enough.
+        SeqImagingError: an argument out of its range; the message names it and the range.
 
     Example:
         >>> days = np.datetime64("2024-01-01") + np.arange(10) * np.timedelta64(1, "D")
@@ -100,30 +110,30 @@ class CubeWindows(Dataset):
         name: str = "cube",
         transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
-        if cube.dims != ("time", "band", "y", "x"):
-            raise DataError(f"cube has dims {cube.dims}; expected ('time', 'band', 'y', 'x')")
-        if context < 1 or horizon < 0 or time_stride < 1:
-            raise SeqImagingError(
-                f"need context >= 1, horizon >= 0 and time_stride >= 1, got {context}, "
-                f"{horizon} and {time_stride}"
-            )
+        source = cube.encoding.get("source", f"cube {name!r}")
+        _check_cube(cube, source)
+        context, horizon, time_stride = _time_steps(
+            cube.sizes["time"], context, horizon, time_stride
+        )
         height, width = cube.sizes["y"], cube.sizes["x"]
-        region_h, region_w = (region, region) if region else (height, width)
-        patch_h, patch_w = (patch, patch) if patch else (region_h, region_w)
-        if patch_h > region_h or patch_w > region_w:
-            raise SeqImagingError(f"patch {patch} is larger than the region {region}")
+        region_h, region_w = _region(height, width, region)
+        patch_h, patch_w = _patch(patch, region_h, region_w)
+        stride = patch_h if stride is None else _integer("stride", stride, 1)
+        if not 0 <= min_valid <= 1:
+            raise SeqImagingError(f"min_valid={min_valid!r}: expected a fraction from 0 to 1")
         self.cube, self.context, self.horizon = cube, context, horizon
         self.patch, self.time_stride, self.time_unit = (patch_h, patch_w), time_stride, time_unit
         self.random_patches, self.labels_by, self.transform = random_patches, labels, transform
-        self.settings = {"stride": stride or patch_h, "min_valid": min_valid}
+        self.settings = {"stride": stride, "min_valid": min_valid}
         self.regions = {
             r.name: r for r in _tile(height, width, region_h, region_w, self.patch, name)
         }
         self.windows = self._valid_windows(list(self.regions.values()))
         if not self.windows:
             raise DataError(
-                f"no window of {context}+{horizon} frames (time_stride {time_stride}) has at "
-                f"least {min_valid:.0%} valid pixels in a cube of {cube.sizes['time']} frames"
+                f"{source}: no window of {context}+{horizon} frames (time_stride "
+                f"{time_stride}) has at least {min_valid:.0%} valid pixels in a cube of "
+                f"{cube.sizes['time']} frames"
             )
         self.groups = [w.region for w in self.windows]
         self.labels = None if labels is None else [self._label(w) for w in self.windows]
@@ -233,6 +243,56 @@ class CubeWindows(Dataset):
         out.groups = [w.region for w in out.windows]
         out.labels = None if self.labels_by is None else [out._label(w) for w in out.windows]
         return out
+
+
+def _check_cube(cube: xr.DataArray, source: str) -> None:
+    """Refuse a cube without ``(time, band, y, x)`` dims, with an empty one, or with
+    times :func:`~seqimaging.geo.cube.check_times` refuses; ``source`` names it."""
+    if cube.dims != ("time", "band", "y", "x"):
+        raise DataError(f"{source}: has dims {cube.dims}; expected ('time', 'band', 'y', 'x')")
+    if 0 in cube.shape:
+        raise DataError(f"{source}: has sizes {dict(cube.sizes)}; expected none of them 0")
+    check_times(cube["time"].values, source)
+
+
+def _integer(name: str, value: Any, low: int, high: int | None = None, limit: str = "") -> int:
+    """``value``, if an integer from ``low`` to ``high`` (None: no upper bound); ``limit``
+    says where ``high`` comes from."""
+    integral = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if not integral or value < low or (high is not None and value > high):
+        allowed = f"of at least {low}" if high is None else f"from {low} to {high}{limit}"
+        raise SeqImagingError(f"{name}={value!r}: expected an integer {allowed}")
+    return int(value)
+
+
+def _time_steps(frames: int, context: Any, horizon: Any, time_stride: Any) -> tuple[int, ...]:
+    """``context``, ``horizon`` and ``time_stride``, checked to fit a window in ``frames``."""
+    context = _integer("context", context, 1, frames, f" (the cube's {frames} frames)")
+    left = f" (the cube's {frames} frames less context={context})"
+    horizon = _integer("horizon", horizon, 0, frames - context, left)
+    gaps = context + horizon - 1
+    span = f" (for {context + horizon} frames to span at most the cube's {frames})"
+    time_stride = _integer(
+        "time_stride", time_stride, 1, (frames - 1) // gaps if gaps else None, span
+    )
+    return context, horizon, time_stride
+
+
+def _region(height: int, width: int, region: Any) -> tuple[int, int]:
+    """The size of a region: ``region`` square, cut to the image; default the image."""
+    if region is None:
+        return height, width
+    side = _integer("region", region, 1)
+    return min(side, height), min(side, width)
+
+
+def _patch(patch: Any, region_h: int, region_w: int) -> tuple[int, int]:
+    """The size of a patch: ``patch`` square, at most the region; default the region."""
+    if patch is None:
+        return region_h, region_w
+    limit = " (the shorter side of the region, or of the image)"
+    side = _integer("patch", patch, 1, min(region_h, region_w), limit)
+    return side, side
 
 
 def _tile(

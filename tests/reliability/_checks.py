@@ -60,3 +60,20 @@ def outcome(call: Callable[[], Any], names: list[Path | str]) -> Any:
         signal.signal(signal.SIGALRM, previous)
     assert peak < MAX_BYTES, f"{peak / 2**20:.0f} MiB allocated"
     return result
+
+
+def outcome_of_arguments(
+    call: Callable[[], Any], names: list[Path | str], arguments: list[str]
+) -> Any:
+    """Like :func:`outcome`, where a :class:`SeqImagingError` naming one of ``arguments``
+    as ``name=value`` is a refusal too: for calls given out-of-range arguments on purpose."""
+
+    def refusing_arguments():
+        try:
+            return call()
+        except SeqImagingError as err:
+            if isinstance(err, DataError) or not any(f"{a}=" in str(err) for a in arguments):
+                raise
+            return Refused(err)
+
+    return outcome(refusing_arguments, names)

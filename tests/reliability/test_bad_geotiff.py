@@ -2,6 +2,7 @@
 
 import base64
 import tempfile
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from rasterio.transform import from_origin
 
 from seqimaging.errors import DataError
 from seqimaging.geo import CubeWindows, read_stack
+from seqimaging.geo.stack import MAX_PIXELS, MAX_SIDE, TIME_RANGE
 
 SIZE = 8
 DTYPES = ("uint8", "int16", "uint16", "float32", "float64")
@@ -191,3 +193,96 @@ def test_inputs_the_fuzzer_found_are_refused(tmp_path, name):
     path.write_bytes(base64.b64decode(FUZZED[name]))
     result = outcome(lambda: read_stack([path]).values, [path])
     assert isinstance(result, Refused)
+
+
+def _vrt(path: Path, width: int, height: int, source: Path | None) -> Path:
+    """A VRT declaring ``width x height`` px, ``source``'s band at its top-left (none: all
+    nodata)."""
+    band = f"<SimpleSource><SourceFilename>{source}</SourceFilename></SimpleSource>"
+    path.write_text(
+        f'<VRTDataset rasterXSize="{width}" rasterYSize="{height}"><SRS>EPSG:32632</SRS>'
+        f"<GeoTransform>500000, 10, 0, 6000000, 0, -10</GeoTransform>"
+        f'<VRTRasterBand dataType="UInt16" band="1"><NoDataValue>0</NoDataValue>'
+        f"{band if source else ''}</VRTRasterBand></VRTDataset>"
+    )
+    return path
+
+
+def _sevens(path: Path) -> Path:
+    return _write(path, np.full((1, SIZE, SIZE), 7, np.uint16))
+
+
+@cases(40)
+@given(width=st.integers(1, 10**7), height=st.integers(1, 10**7), alone=st.booleans())
+def test_declared_sizes_are_read_lazily_or_refused_before_reading(width, height, alone):
+    with tempfile.TemporaryDirectory() as tmp:
+        tif = _sevens(Path(tmp) / "f_20240101.tif")
+        vrt = _vrt(Path(tmp) / "f_20240102.vrt", width, height, tif)
+        files = [vrt] if alone else [tif, vrt]
+        result = outcome(lambda: read_stack(files)[-1, 0, :SIZE, :SIZE].values, files)
+        if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
+            assert isinstance(result, Refused)
+            assert f"{vrt}: the raster is {width} x {height} px" in str(result.error)
+        else:
+            covered = result[: min(height, SIZE), : min(width, SIZE)]
+            assert (covered == 7).all() and np.isnan(result).sum() == result.size - covered.size
+
+
+def test_a_huge_empty_vrt_is_refused_naming_its_size_and_the_limit(tmp_path):
+    vrt = _vrt(tmp_path / "f_20240101.vrt", 10**6, 10**6, None)  # 3.6 TiB as float32
+    result = outcome(lambda: read_stack([vrt]), [vrt])
+    assert isinstance(result, Refused)
+    assert "1000000 x 1000000 px" in str(result.error)
+    assert f"at most {MAX_PIXELS:,} px" in str(result.error)
+
+
+def test_an_all_nodata_frame_is_searched_for_valid_pixels_in_blocks(tmp_path):
+    vrt = _vrt(tmp_path / "f_20240101.vrt", 3000, 3000, None)  # 36 MB a frame as float32
+    result = outcome(lambda: read_stack([vrt]), [vrt])
+    assert isinstance(result, Refused) and "every pixel" in str(result.error)
+
+
+def test_a_resolution_making_a_huge_grid_is_refused(tmp_path):
+    tif = _sevens(tmp_path / "f_20240101.tif")
+    with pytest.raises(DataError, match=r"f_20240101\.tif: the stack's grid .*resolution=0\.001"):
+        read_stack([tif], resolution=1e-3)
+
+
+@pytest.mark.parametrize(
+    "stamp, valid",
+    [
+        ("23000101", False),
+        ("16770921", False),
+        ("16770922", True),
+        ("22620410", True),
+        ("22620411", False),
+        ("00010101", False),
+        ("99991231", False),
+    ],
+)
+def test_dates_datetime64_ns_cannot_hold_are_refused(tmp_path, stamp, valid):
+    files = [_sevens(tmp_path / f"f_{d}.tif") for d in sorted(["20240101", stamp])]
+    result = outcome(lambda: read_stack(files), files)
+    if valid:
+        assert np.datetime64(f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:]}") in result.time.values
+    else:
+        assert isinstance(result, Refused)
+        assert f"f_{stamp}.tif: the date" in str(result.error)
+        assert "from 1677-09-22 to 2262-04-10" in str(result.error)
+
+
+@cases(40)
+@given(
+    day=st.one_of(st.dates(), st.dates(date(1600, 1, 1), date(2300, 12, 31))),
+    second=st.integers(0, 86399),
+)
+def test_dates_in_names_read_as_written_or_are_refused(day, second):
+    stamp = f"{day:%Y%m%d}{second // 3600:02d}{second // 60 % 60:02d}{second % 60:02d}"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = _sevens(Path(tmp) / f"f_{stamp}.tif")
+        result = outcome(lambda: read_stack(tmp).time.values, [path])
+    if TIME_RANGE[0] <= np.datetime64(day) <= TIME_RANGE[1]:
+        expected = np.datetime64(day, "ns") + np.timedelta64(second, "s")
+        np.testing.assert_array_equal(result, [expected])
+    else:
+        assert isinstance(result, Refused)
