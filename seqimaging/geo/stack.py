@@ -187,6 +187,8 @@ class LazyStack:
         from rasterio.windows import Window
 
         width, height = self.grid.width, self.grid.height
+        if width == 0 or height == 0:
+            return False
         if coarse:
             reads = [(Window(0, 0, width, height), (min(height, 256), min(width, 256)))]
         else:
