@@ -237,7 +237,7 @@ class SequenceDataModule(lightning.LightningDataModule):
     def state_dict(self) -> dict[str, int]:
         """Where training stands in its epoch, saved by Lightning with each checkpoint."""
         trainer = self.trainer
-        if trainer is None or not trainer.training:
+        if trainer is None or trainer.state.fn != "fit":
             return {}
         done = trainer.fit_loop.epoch_loop.batch_progress.current.processed
         return {"epoch": trainer.current_epoch, "batches": done}
