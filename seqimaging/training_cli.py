@@ -154,7 +154,6 @@ class SeqImagingCLI(LightningCLI):
             return
         command = self.config.subcommand
         config = self.config[command]
-        check_max_epochs(config.trainer)
         if not config.get("ckpt_path"):
             return
         if config.ckpt_path == "last":
@@ -195,6 +194,7 @@ class SeqImagingCLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         self._claimed: Path | None = None
         config = self.config[self.subcommand]
+        check_max_epochs(config.trainer)
         loggers = config.trainer.logger or []
         run = self._resumed_run(config) or self._new_run(loggers)
         for logger in loggers:
