@@ -11,10 +11,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from seqimaging.errors import DataError, DatasetNotFoundError
+from seqimaging.errors import DataError, DatasetNotFoundError, SeqImagingError
 from seqimaging.medical.cube import MAX_AXIS, MAX_VOXELS
 from seqimaging.medical.reader import read_cine
-from seqimaging.medical.sampling import CineSampling, mid_slices, resample_cycle
+from seqimaging.medical.sampling import CineSampling, cycle_positions, mid_slices, resample_cycle
 from seqimaging.medical.transforms import crop_and_normalise, zoomed_size
 
 
@@ -51,7 +51,8 @@ class CineDataset(Dataset):
     Subclasses read their index file into :class:`CineRecord` s and set ``class_names``.
     A sample has ``frames`` float32 ``[T, C, H, W]`` (C mid-ventricular slices, or one
     slice), ``times`` float32 ``[T]`` as the fraction of the cardiac cycle (from ED when
-    ``sampling.align_ed``; phases are taken to span one cycle evenly), ``label`` and/or
+    ``sampling.align_ed``; phases are taken to span one cycle evenly; with
+    ``sampling.es_at`` systole and diastole are resampled apart), ``label`` and/or
     ``target`` where the records have them, and ``meta``: ``id``, ``group`` (the patient),
     ``path``, ``slices`` (z indices), ``spacing`` (z, y, x mm of the file),
     ``frame_interval_ms``, ``ed``/``es`` (0-based phases of the file), ``es_phase``
@@ -122,8 +123,11 @@ class CineDataset(Dataset):
         _check(record, values, n_t)
         ed = record.ed if record.ed is not None and s.align_ed else 0
         values = np.roll(values, -ed, axis=0)
+        positions = np.arange(n_t, dtype=np.float64)
         if s.frames is not None:
-            values = resample_cycle(values, s.frames)
+            es = None if record.es is None else (record.es - ed) % n_t
+            positions = _positions(record, n_t, s, es)
+            values = resample_cycle(values, s.frames, positions)
         _check_resampled(record, values.shape, cube.attrs["spacing"][1:], s.spacing)
         frames = crop_and_normalise(
             values,
@@ -132,7 +136,6 @@ class CineDataset(Dataset):
             size=s.size,
             percentiles=s.percentiles,
         )
-        n_out = frames.shape[0]
         meta = {
             "id": record.id if z is None else f"{record.id}_z{z:02d}",
             "group": record.group or record.id,
@@ -147,7 +150,7 @@ class CineDataset(Dataset):
         }
         sample = {
             "frames": frames,
-            "times": torch.arange(n_out, dtype=torch.float32) / n_out,
+            "times": torch.as_tensor(positions / n_t, dtype=torch.float32),
             "meta": meta,
         }
         if record.label is not None:
@@ -175,6 +178,19 @@ def known_classes(
     index = {class_names.index(c): i for i, c in enumerate(classes)}
     renumbered = [replace(r, label=index[r.label]) for r in test if r.label in index]
     return [replace(r, label=index[r.label]) for r in train], renumbered, classes
+
+
+def _positions(record: CineRecord, n_t: int, s: CineSampling, es: int | None) -> np.ndarray:
+    """The phases of the cine (from ED) that the sample's ``s.frames`` phases resample."""
+    if s.es_at is not None and (record.ed is None or record.es is None):
+        raise DataError(
+            f"{record.path}: {record.id} has no {'ED' if record.ed is None else 'ES'} phase; "
+            f"CineSampling(es_at={s.es_at}) aligns each cycle on ED and ES and needs both"
+        )
+    try:
+        return cycle_positions(n_t, s.frames, es, s.es_at)
+    except SeqImagingError as err:
+        raise DataError(f"{record.path}: {record.id}: {err}") from err
 
 
 def _check(record: CineRecord, values: np.ndarray, n_t: int) -> None:

@@ -103,6 +103,12 @@ class ConvLSTMForecaster(nn.Module):
         hidden = self.core.hidden_channels[-1]
         self.decoder = codec.decoder(hidden, in_channels, stride=stride, width=width)
 
+    def shared_parts(self) -> dict[str, nn.Module]:
+        """The encoder and the ConvLSTM: what
+        :func:`~seqimaging.models.transfer.transfer_parts` copies from or into (a diagnosis
+        model can start from a forecaster trained on the same cines)."""
+        return {"encoder": self.encoder, "convlstm": self.core}
+
     def forward(
         self,
         x: Tensor | dict,

@@ -7,14 +7,48 @@ its table (:data:`~seqimaging.models.encoders.ENCODERS`,
 usual combinations.
 """
 
+from collections.abc import Callable
+from typing import Literal, NamedTuple
+
+import torch
 from torch import Tensor, nn
 
+from seqimaging.choices import Choices
 from seqimaging.errors import ShapeError
 from seqimaging.models.blocks import unpack_batch
 from seqimaging.models.encoders import EncoderName, Weights, build_encoder, encode_frames
 from seqimaging.models.heads import HEADS, POOLINGS, PoolingName, TemporalPooling
 from seqimaging.models.registry import register_model
-from seqimaging.models.temporal import CORES, CoreName, CoreOptions, select_frame
+from seqimaging.models.temporal import CORES, ConvLSTMCore, CoreName, CoreOptions, select_frame
+
+
+class FrameInput(NamedTuple):
+    """What the encoder sees of frames ``[B, T, C, H, W]``: ``view(frames)``, with
+    ``channels`` times the frame's channels."""
+
+    view: Callable[[Tensor], Tensor]
+    channels: int
+
+
+def _differences(frames: Tensor) -> Tensor:
+    return frames - frames[:, :1]
+
+
+FRAME_INPUTS: Choices[FrameInput] = Choices(
+    "frame input",
+    {
+        "frames": FrameInput(lambda frames: frames, 1),
+        "differences": FrameInput(_differences, 1),
+        "frames+differences": FrameInput(
+            lambda frames: torch.cat([frames, _differences(frames)], dim=2), 2
+        ),
+    },
+)
+"""What the encoder sees, by name: the frames; their differences from the first frame
+(for a cine aligned on ED, how far each phase has moved from end-diastole: motion made
+visible); or both, stacked as channels."""
+
+InputName = Literal["frames", "differences", "frames+differences"]
 
 
 class SeqNet(nn.Module):
@@ -44,6 +78,8 @@ class SeqNet(nn.Module):
             ``"mean"``; ``"regions"`` pools its region sequence.
         head: a row of :data:`~seqimaging.models.heads.HEADS`: ``"linear"``.
         dropout: before the head.
+        inputs: a row of :data:`FRAME_INPUTS`: ``"frames"``, ``"differences"`` (each frame
+            minus the first) or ``"frames+differences"``.
 
     Example:
         >>> import torch
@@ -70,19 +106,30 @@ class SeqNet(nn.Module):
         pooling: PoolingName = "last",
         head: str = "linear",
         dropout: float = 0.0,
+        inputs: InputName = "frames",
     ) -> None:
         super().__init__()
         # every name looked up first, so that an unknown one fails before any weights are made
-        build_core, build_head = CORES[core], HEADS[head]
+        build_core, build_head, self.inputs = CORES[core], HEADS[head], FRAME_INPUTS[inputs]
         POOLINGS.check(pooling)
         self.in_channels, self.out_features = in_channels, out_features
         self.encoder = build_encoder(
-            encoder, in_channels, stride=stride, width=width, weights=weights
+            encoder,
+            in_channels * self.inputs.channels,
+            stride=stride,
+            width=width,
+            weights=weights,
         )
         options = CoreOptions(hidden_channels, num_layers, kernel_size, grid, frame)
         self.core = build_core(self.encoder.out_channels, options)
         self.pool = TemporalPooling(self.core.out_features, pooling)
         self.head = build_head(self.core.out_features, out_features, dropout)
+
+    def shared_parts(self) -> dict[str, nn.Module]:
+        """The encoder, and the ConvLSTM of a ``"convlstm"`` core: what
+        :func:`~seqimaging.models.transfer.transfer_parts` copies from or into."""
+        core = {"convlstm": self.core.convlstm} if isinstance(self.core, ConvLSTMCore) else {}
+        return {"encoder": self.encoder} | core
 
     def forward(
         self, x: Tensor | dict, lengths: Tensor | None = None, mask: Tensor | None = None
@@ -98,6 +145,7 @@ class SeqNet(nn.Module):
             raise ShapeError(
                 f"frames have {frames.shape[2]} channels, the model expects {self.in_channels}"
             )
+        frames = self.inputs.view(frames)
         if self.core.frame is not None:
             frames, lengths = select_frame(frames, self.core.frame, lengths), None
         seq, seq_lengths = self.core(encode_frames(self.encoder, frames, lengths), lengths)

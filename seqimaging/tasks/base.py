@@ -4,6 +4,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from numbers import Integral, Real
+from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
 import torch
@@ -17,6 +18,8 @@ from torchmetrics import MetricCollection
 from seqimaging.choices import Choices
 from seqimaging.errors import DataError, SeqImagingError
 from seqimaging.models import build_model
+from seqimaging.models.transfer import model_from_hyperparameters, transfer_parts
+from seqimaging.tasks.checkpoints import CheckpointError, load_checkpoint
 
 
 class NonFiniteLossError(SeqImagingError, FloatingPointError):
@@ -174,6 +177,12 @@ class SequenceTask(LightningModule, ABC):
             ``"plateau"`` (divide by 10 when ``val/loss`` stops improving for
             ``patience`` epochs).
         patience: epochs without improvement before the plateau schedule steps.
+        init_from: a checkpoint of any task (e.g. a forecaster trained on the same cines,
+            no labels needed) whose encoder and ConvLSTM start this task's model
+            (:func:`~seqimaging.models.transfer.transfer_parts`: same classes and shapes,
+            else a :class:`~seqimaging.errors.ShapeError`); the other parts (the head)
+            start fresh. Read once, here: it is not a hyperparameter, so this task's own
+            checkpoints load without it; they record it under ``"init_from"``.
 
     Gradient clipping, precision (``"bf16-mixed"``), devices and seeds are the
     Trainer's and ``seed_everything``'s, as Lightning users expect.
@@ -201,9 +210,12 @@ class SequenceTask(LightningModule, ABC):
         momentum: float = 0.9,
         scheduler: str = "none",
         patience: int = 5,
+        init_from: str | Path | None = None,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters(ignore=["model"] if isinstance(model, nn.Module) else None)
+        self.save_hyperparameters(
+            ignore=["init_from"] + (["model"] if isinstance(model, nn.Module) else [])
+        )
         for name, table in self.choices.items():
             table.check(self.hparams[name])
         for name, limit in self.limits.items():
@@ -214,9 +226,31 @@ class SequenceTask(LightningModule, ABC):
             if isinstance(model, nn.Module)
             else build_model(model, **self.model_arguments(), **(model_kwargs or {}))
         )
+        self.init_from = None if init_from is None else self._start_from(Path(init_from))
         self.val_metrics = self.configure_metrics().clone(prefix="val/")
         self.test_metrics = self.val_metrics.clone(prefix="test/")
         self.last_metrics: dict[str, Tensor] = {}
+
+    def _start_from(self, path: Path) -> dict[str, Any]:
+        """Copy the shared parts of the model in checkpoint ``path`` into this task's."""
+        checkpoint = load_checkpoint(path)
+        source = model_from_hyperparameters(checkpoint.get("hyper_parameters") or {}, str(path))
+        weights = {
+            key.removeprefix("model."): value
+            for key, value in checkpoint.get("state_dict", {}).items()
+            if key.startswith("model.")
+        }
+        try:
+            source.load_state_dict(weights)
+        except RuntimeError as err:
+            raise CheckpointError(
+                f"{path}: its weights do not fit the model its hyperparameters describe: {err}"
+            ) from err
+        return {"path": str(path), "parts": transfer_parts(source, self.model, where=str(path))}
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if self.init_from is not None:
+            checkpoint["init_from"] = self.init_from
 
     def check_arguments(self) -> None:
         """Checks of the hyperparameters beyond :attr:`choices` and :attr:`limits`, before

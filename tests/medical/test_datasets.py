@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from seqimaging.data import SequenceDataModule
-from seqimaging.errors import DataError, DatasetNotFoundError
+from seqimaging.errors import DataError, DatasetNotFoundError, SeqImagingError
 from seqimaging.medical import ACDC, CineSampling, CineTable, MnMs, Sunnybrook
 from seqimaging.medical.phantoms import make_acdc_like
 from seqimaging.sample import collate
@@ -70,6 +70,36 @@ def test_native_frames_keep_t_and_align_at_ed(sunnybrook):
     assert ed == 18 and b["meta"]["es_phase"] == pytest.approx(((7 - 18) % 20) / 20)
     torch.testing.assert_close(b["frames"][0], a["frames"][ed])
     torch.testing.assert_close(b["frames"][-1], a["frames"][ed - 1])
+
+
+def test_es_at_puts_end_systole_at_that_phase(sunnybrook):
+    whole = {"slices": 1, "spacing": None, "size": None, "percentiles": (0, 100)}
+    native = Sunnybrook(sunnybrook, CineSampling(**whole, frames=None))[0]
+    aligned = Sunnybrook(sunnybrook, CineSampling(**whole, frames=10, es_at=3))[0]
+    meta = native["meta"]
+    es = (meta["es"] - meta["ed"]) % 20  # ES in the cycle from ED: phase 9 of 20
+    # each sample is scaled to [0, 1] over its own frames: the same affine map for all
+    before, after = np.asarray(native["frames"]), np.asarray(aligned["frames"])
+    scale, offset = np.polyfit(before[0].ravel(), after[0].ravel(), 1)
+    np.testing.assert_allclose(after[0], scale * before[0] + offset, atol=1e-5)
+    np.testing.assert_allclose(after[3], scale * before[es] + offset, atol=1e-5)
+    assert not np.allclose(after[3], scale * before[3] + offset, atol=1e-3)
+    # systole in 3 steps of es / 3 phases, diastole in 7 of (20 - es) / 7
+    expected = np.r_[np.arange(3) * es / 3, es + np.arange(7) * (20 - es) / 7] / 20
+    np.testing.assert_allclose(aligned["times"].numpy(), expected, rtol=1e-6)
+    assert aligned["times"][3].item() == pytest.approx(meta["es_phase"])
+
+
+def test_es_at_needs_es_frames_and_ed_alignment(acdc_root, tmp_path):
+    for bad in ({"frames": None}, {"align_ed": False}, {"frames": 6, "es_at": 6}):
+        with pytest.raises(SeqImagingError, match="es_at="):
+            CineSampling(**({"es_at": 2} | bad))
+    table = tmp_path / "cines.csv"
+    cine = next((acdc_root / "training").rglob("*_4d.nii.gz"))
+    table.write_text(f"path,label,ed\n{cine},NOR,0\n")
+    data = CineTable(table, sampling=CineSampling(frames=6, es_at=2, slices=1))
+    with pytest.raises(DataError, match="has no ES phase; CineSampling\\(es_at=2\\)"):
+        data[0]
 
 
 def test_sunnybrook_has_ef_target_and_reads_no_shared_folder(sunnybrook, digest):

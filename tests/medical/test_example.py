@@ -18,3 +18,15 @@ def test_cardiac_cine_example_reports_models_with_cis_and_writes_confusion_pngs(
         "confusion_convlstm_classifier.png",
         "confusion_static_classifier.png",
     ]
+
+
+def test_with_an_acdc_root_the_official_testing_part_is_the_test_set(capsys, tmp_path):
+    from seqimaging.medical.phantoms import make_acdc_like
+
+    root = make_acdc_like(tmp_path / "acdc", 2, seed=1, test_per_class=1)
+    example = runpy.run_path(str(EXAMPLE))
+    example["main"](root, epochs=1, n_boot=20, out=tmp_path / "out")
+    assert "10 training and 5 test patients" in capsys.readouterr().out
+    (root / "testing").rename(root / "elsewhere")  # training only: 30% of it held out
+    example["main"](root, epochs=1, n_boot=20, out=tmp_path / "out")
+    assert "6 training and 4 test patients" in capsys.readouterr().out
