@@ -20,18 +20,34 @@ is scored once on the test patients. (2) 5-fold cross-validation on the training
 patients: folds of whole patients, stratified by diagnosis
 (:func:`~seqimaging.splits.group_folds`); each patient is predicted by the model that did
 not see it, and the pooled out-of-fold predictions are scored once. Epochs, learning rate
-and sizes are fixed (:data:`FULL`), the same for every model, split and data set, and
-were set without looking at any test patient; nothing is chosen during a run: no
-validation set, no early stopping, the last epoch's model is scored. ``--seed`` seeds
+and sizes are fixed (:data:`~seqimaging.bench.recipes.FULL`), the same for every model,
+split and data set, and were set without looking at any test patient; no validation
+set, no early stopping, the last epoch's model is scored. The one model whose settings
+are chosen, :data:`CHOSEN`, chooses them among :data:`CANDIDATES` by 3-fold
+cross-validation inside the training patients of the official split
+(:func:`~seqimaging.evaluation.selection.nested`; inside each outer fold when there is no
+official test part), so the test patients never take part in a choice. ``--seed`` seeds
 the folds, the initialisation, the batch order and the bootstrap.
 
 **Input and models.** One sample per patient: the 3 mid-ventricular slices as channels,
-the cycle from end-diastole (ED) resampled to 10 phases, 3.5 mm pixels, 32 × 32 around
-the heart (:class:`~seqimaging.medical.CineSampling`). Three models share one small CNN
-per frame (``encoder="small"``, no pretrained weights): the ConvLSTM over feature maps
-(``convlstm_classifier``), the classic CNN+LSTM (each frame's features pooled to a vector,
-then ``nn.LSTM``: ``cnn_lstm_classifier``) and the static ED frame
-(``static_classifier``); their ``*_regressor`` twins estimate the EF.
+3.5 mm pixels, 32 × 32 around the heart, and phases that are a row of
+:data:`~seqimaging.bench.recipes.PHASES`: the cycle from end-diastole (ED) resampled to
+10 phases; the same with end-systole (ES) at phase 4 (``CineSampling(es_at=4)``, systole
+and diastole resampled apart); or ED and ES only. The deep models
+(:class:`~seqimaging.bench.recipes.Recipe`, :data:`FIXED`) share one small CNN per frame
+(``encoder="small"``): the static ED frame (``static_classifier``), the classic CNN+LSTM
+(each frame's features pooled to a vector, then ``nn.LSTM``: ``cnn_lstm_classifier``),
+the ConvLSTM over feature maps (``convlstm_classifier``) on the even cycle and on the
+ED/ES-aligned one, the latter also pretrained: its encoder and ConvLSTM start from a
+forecaster of the second half of each training patient's cycle from the first (no
+labels, ``init_from``); and :data:`CHOSEN`, the ConvLSTM whose phases and input
+(``inputs="frames"`` or ``"frames+differences"``: each phase minus ED beside it) the
+inner cross-validation chooses. Their ``*_regressor`` twins estimate the EF, the choice
+made on the MAE. The classical baseline, :data:`CLASSICAL`, is
+:func:`~seqimaging.medical.features.feature_classifier` on volumes, ejection fractions,
+wall thickness and thickening measured in the ground-truth masks at ED and ES
+(:func:`~seqimaging.medical.features.feature_matrix`), as the best challenge entries did
+from their segmentations; on phantoms the masks are exact, so it is an oracle.
 
 **Scores**, each with a percentile-bootstrap 95% CI over patients: the diagnosis scores
 of :func:`~seqimaging.evaluation.diagnosis_scores` (accuracy, balanced accuracy, macro
@@ -39,7 +55,9 @@ F1, macro one-vs-rest AUROC; per class, sensitivity and specificity), beside the
 majority class of the training patients (their class frequencies as probabilities);
 the EF scores of :func:`~seqimaging.evaluation.ef_scores` (MAE in EF points, R², bias
 and 95% limits of agreement, with a Bland–Altman plot), beside the training patients'
-mean EF. The reference EF is counted in the ground-truth masks at ED and ES
+mean EF. Differences between models (:data:`PAIRS`: pretrained − scratch, chosen −
+static, chosen − plain ConvLSTM) have paired bootstrap CIs, the same resampled patients
+for both. The reference EF is counted in the ground-truth masks at ED and ES
 (``ACDC.ejection_fraction``, ``MnMs.ejection_fraction``); patients without masks take
 part in the diagnosis only. The regressors are scored on the official split (on
 cross-validation when no test patient has masks). :data:`PUBLISHED_ACDC` lists the
@@ -49,15 +67,19 @@ none is listed for M&Ms, a segmentation challenge. Run times are in the README.
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
-from functools import partial
 from pathlib import Path
+from tempfile import TemporaryDirectory
 
 import numpy as np
+from sklearn.metrics import balanced_accuracy_score
 
+from seqimaging.bench.recipes import FULL, PHASES, QUICK, DiagnosisConfig, Recipe, Trainer
 from seqimaging.bench.record import BenchOptions, BenchRecord
 from seqimaging.data import InMemory
-from seqimaging.evaluation import diagnosis_scores, ef_scores
-from seqimaging.medical import ACDC, CineDataset, CineRecord, CineSampling, MnMs, known_classes
+from seqimaging.evaluation import bootstrap_cases, diagnosis_scores, ef_scores
+from seqimaging.evaluation.selection import nested
+from seqimaging.medical import ACDC, CineDataset, CineRecord, MnMs, known_classes
+from seqimaging.medical.features import feature_classifier, feature_matrix
 from seqimaging.medical.phantoms import make_acdc_like, make_mnms_like
 from seqimaging.models.baselines import class_frequencies
 from seqimaging.report import (
@@ -68,52 +90,31 @@ from seqimaging.report import (
     interval_rows,
 )
 from seqimaging.splits import group_folds
-from seqimaging.tasks import ClassificationTask, RegressionTask, SequenceTask
-from seqimaging.tasks.training import fit_predict
 
-SLICES = 3  # mid-ventricular slices, the channels of a frame
-
-
-@dataclass(frozen=True)
-class DiagnosisConfig:
-    """Sizes of a run: :data:`FULL` by default, :data:`QUICK` with ``--quick``."""
-
-    train_per_class: int  # phantom patients per group, training
-    test_per_class: int  # phantom patients per group, testing
-    folds: int
-    epochs: int
-    frames: int
-    size: int
-    spacing: float
-    width: int
-    hidden_channels: int
-    batch_size: int = 8
-    lr: float = 3e-3
-    bootstrap: int = 1000
-
-    def sampling(self) -> CineSampling:
-        return CineSampling(slices=SLICES, frames=self.frames, spacing=self.spacing, size=self.size)
-
-    def model_kwargs(self) -> dict:
-        return {
-            "encoder": "small",
-            "stride": 4,
-            "width": self.width,
-            "hidden_channels": self.hidden_channels,
-            "pooling": "mean",
-        }
-
-
-FULL = DiagnosisConfig(20, 10, 5, 20, frames=10, size=32, spacing=3.5, width=16, hidden_channels=32)
-QUICK = DiagnosisConfig(
-    3, 2, 2, 1, frames=6, size=24, spacing=4.5, width=8, hidden_channels=8, bootstrap=200
-)
-MODELS = {  # label: (classifier, regressor)
-    "ConvLSTM": ("convlstm_classifier", "convlstm_regressor"),
-    "CNN+LSTM": ("cnn_lstm_classifier", "cnn_lstm_regressor"),
-    "static (ED frame)": ("static_classifier", "static_regressor"),
+FIXED = {  # label: recipe, the same settings for every part
+    "static (ED frame)": Recipe("static_classifier", "static_regressor"),
+    "CNN+LSTM": Recipe("cnn_lstm_classifier", "cnn_lstm_regressor"),
+    "ConvLSTM": Recipe("convlstm_classifier", "convlstm_regressor"),
+    "ConvLSTM, ED/ES-aligned": Recipe(
+        "convlstm_classifier", "convlstm_regressor", phases="ED/ES-aligned"
+    ),
+    "ConvLSTM, ED/ES-aligned, pretrained": Recipe(
+        "convlstm_classifier", "convlstm_regressor", phases="ED/ES-aligned", pretrained=True
+    ),
 }
+CANDIDATES = {  # the settings the inner cross-validation chooses from, simplest first
+    f"{phases}, {inputs}": Recipe("convlstm_classifier", "convlstm_regressor", phases, inputs)
+    for inputs in ("frames", "frames+differences")
+    for phases in PHASES
+}
+CHOSEN = "ConvLSTM, settings by inner CV"
+CLASSICAL = "classical: mask features (oracle masks on phantoms)"
 MAJORITY, MEAN = "majority class", "training mean"
+PAIRS = (  # (model, reference): differences reported with a paired bootstrap CI
+    ("ConvLSTM, ED/ES-aligned, pretrained", "ConvLSTM, ED/ES-aligned"),
+    (CHOSEN, "static (ED frame)"),
+    (CHOSEN, "ConvLSTM"),
+)
 PUBLISHED_ACDC = (  # method, test accuracy, source
     ("challenge best", 0.96, "Bernard et al., IEEE TMI 2018"),
     ("Isensee et al.: segmentation-derived features", 0.92, "STACOM 2017"),
@@ -168,6 +169,34 @@ def bench_mnms(out: Path, options: BenchOptions) -> dict:
     return _bench(COHORTS["mnms"], out, options)
 
 
+@dataclass
+class Cases:
+    """A cohort's patients for one run, training ones first: what every model is scored on.
+
+    ``parts`` are ``(train, test)`` index arrays; ``ef`` is NaN where a patient has no
+    masks; ``features`` (:func:`~seqimaging.medical.features.feature_matrix`) is ``None``
+    unless every patient has masks.
+    """
+
+    ids: list[str]
+    groups: list[str]
+    labels: np.ndarray
+    ef: np.ndarray
+    features: np.ndarray | None
+    classes: list[str]
+    trainer: Trainer
+    config: DiagnosisConfig
+    seed: int
+
+    def folds(self, train: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The outer cross-validation of patients ``train``: folds of whole patients,
+        stratified by diagnosis."""
+        inner = group_folds(
+            [self.groups[i] for i in train], self.labels[train], self.config.folds, seed=self.seed
+        )
+        return [(train[a], train[b]) for a, b in inner]
+
+
 def _bench(cohort: Cohort, out: Path, options: BenchOptions) -> dict:
     config = QUICK if options.quick else FULL
     root = Path(
@@ -201,32 +230,31 @@ def _bench(cohort: Cohort, out: Path, options: BenchOptions) -> dict:
         stand_in=stand_in,
         split=(f"official, {len(train)} training → {len(test)} test patients; " if test else "")
         + f"{config.folds}-fold cross-validation on the training patients (folds of patients "
-        "stratified by diagnosis, out-of-fold predictions pooled)",
+        "stratified by diagnosis, out-of-fold predictions pooled); settings of "
+        f"'{CHOSEN}' chosen by {config.inner_folds}-fold cross-validation inside each "
+        "part's training patients",
         seed=options.seed,
     )
-    sampling = config.sampling()
-    train = _load(train, sampling, cohort.dataset.ejection_fraction)
-    test = _load(test, sampling, cohort.dataset.ejection_fraction)
-
-    diagnosis = {}
-    if test:
-        diagnosis["official"] = _diagnosis(
-            [(_labels_only(train), _labels_only(test))], classes, config, options
-        )
-    diagnosis["cross_validation"] = _diagnosis(
-        _folds(_labels_only(train), config.folds, options.seed), classes, config, options
-    )
+    with TemporaryDirectory(prefix="forecasters-") as folder:
+        cases = _cases(cohort, train + test, classes, config, options, Path(folder))
+        trained = np.arange(len(train))
+        official = [(trained, np.arange(len(train), len(cases.ids)))] if test else []
+        evaluations = {"official": official} if test else {}
+        evaluations["cross_validation"] = cases.folds(trained)
+        # the choice of settings is nested in the official split, or in the outer CV without one
+        choose = "official" if test else "cross_validation"
+        diagnosis = {
+            split: _diagnosis(cases, parts, choose=split == choose)
+            for split, parts in evaluations.items()
+        }
+        ef = _ejection_fraction(cases, trained, official)
+    if cases.features is None:
+        record.text(f"Some patients have no masks at ED and ES: no '{CLASSICAL}' row.")
     _report_diagnosis(record, diagnosis, cohort.published, stand_in, config.bootstrap)
-
-    train, test = _with_ef(train), _with_ef(test)
-    ef = None
-    if train:
-        split = "official" if test else "cross_validation"
-        parts = [(train, test)] if test else _folds(train, config.folds, options.seed)
-        ef = {"split": split, **_ejection_fraction(parts, config, options)}
-        _report_ef(record, ef)
-    else:
+    if ef is None:
         record.section("LV ejection fraction", "No training patient has masks: no EF regression.")
+    else:
+        _report_ef(record, ef, config.bootstrap)
     metrics = {
         "diagnosis": diagnosis,
         "ejection_fraction": ef,
@@ -240,10 +268,186 @@ def _bench(cohort: Cohort, out: Path, options: BenchOptions) -> dict:
         metrics,
         config,
         root=str(root),
-        sampling=asdict(sampling),
-        models=MODELS,
+        sampling={phases: asdict(config.sampling(phases)) for phases in PHASES},
+        models={label: asdict(recipe) for label, recipe in FIXED.items()},
+        candidates={label: asdict(recipe) for label, recipe in CANDIDATES.items()},
         model_kwargs=config.model_kwargs(),
     )
+
+
+def _cases(
+    cohort: Cohort,
+    records: list[CineRecord],
+    classes: list[str],
+    config: DiagnosisConfig,
+    options: BenchOptions,
+    folder: Path,
+) -> Cases:
+    """The patients' samples for every row of :data:`PHASES`, labels, EF and features."""
+    records = [
+        replace(r, target=None if (ef := cohort.dataset.ejection_fraction(r)) is None else (ef,))
+        for r in records
+    ]
+    samples = {
+        phases: InMemory(CineDataset(records, config.sampling(phases))).samples for phases in PHASES
+    }
+    masks = [cohort.dataset.masks(r) for r in records]
+    return Cases(
+        ids=[r.id for r in records],
+        groups=[r.group or r.id for r in records],
+        labels=np.array([r.label for r in records]),
+        ef=np.array([np.nan if r.target is None else r.target[0] for r in records]),
+        features=None if any(m is None for m in masks) else feature_matrix(masks),
+        classes=classes,
+        trainer=Trainer(samples, classes, config, options.seed, folder, options.device),
+        config=config,
+        seed=options.seed,
+    )
+
+
+def _pooled(cases: Cases, parts: list[tuple[np.ndarray, np.ndarray]], predictions: dict) -> dict:
+    """What every pooled evaluation records: sizes, and the predictions per test patient."""
+    test = np.concatenate([b for _, b in parts])
+    return {
+        "train_patients": [len(a) for a, _ in parts],
+        "test_patients": len(test),
+        "predictions": {
+            "id": [cases.ids[i] for i in test],
+            "fold": [k for k, (_, b) in enumerate(parts) for _ in b],
+            **predictions,
+        },
+    }
+
+
+def _chosen(
+    cases: Cases, kind: str, parts: list, score: Callable[[np.ndarray, np.ndarray], float]
+) -> tuple[np.ndarray, list[dict]]:
+    """The predictions of :data:`CANDIDATES` chosen inside each part, and the choices."""
+    candidates = {
+        name: lambda a, b, recipe=recipe: cases.trainer.predict(recipe, kind, [(a, b)])
+        for name, recipe in CANDIDATES.items()
+    }
+    predicted, selections = nested(
+        candidates,
+        parts,
+        cases.groups,
+        list(cases.labels),
+        score,
+        folds=cases.config.inner_folds,
+        seed=cases.seed,
+    )
+    return predicted, [asdict(selection) for selection in selections]
+
+
+def _classical(cases: Cases, parts: list) -> np.ndarray:
+    """Class probabilities of :func:`~seqimaging.medical.features.feature_classifier` on
+    the mask features, trained on each part's training patients."""
+    k, outputs = len(cases.classes), []
+    for train, test in parts:
+        model = feature_classifier(seed=cases.seed, folds=cases.config.inner_folds)
+        model.fit(cases.features[train], cases.labels[train])
+        full = np.zeros((len(test), k))
+        full[:, model.classes_] = model.predict_proba(cases.features[test])
+        outputs.append(full)
+    return np.concatenate(outputs)
+
+
+def _diagnosis(cases: Cases, parts: list, *, choose: bool) -> dict:
+    """Every classifier trained on each part, predicting its test patients, pooled;
+    :data:`CHOSEN` too where ``choose``."""
+    y = np.concatenate([cases.labels[b] for _, b in parts])
+    probabilities = {
+        MAJORITY: np.concatenate(
+            [
+                np.tile(
+                    class_frequencies(cases.labels[a].tolist(), len(cases.classes)), (len(b), 1)
+                )
+                for a, b in parts
+            ]
+        )
+    }
+    if cases.features is not None:
+        probabilities[CLASSICAL] = _classical(cases, parts)
+    for label, recipe in FIXED.items():
+        probabilities[label] = cases.trainer.predict(recipe, "diagnosis", parts)
+    selection = None
+    if choose:
+        probabilities[CHOSEN], selection = _chosen(
+            cases,
+            "diagnosis",
+            parts,
+            lambda idx, p: balanced_accuracy_score(cases.labels[idx], p.argmax(axis=1)),
+        )
+    predicted = {label: p.argmax(axis=1) for label, p in probabilities.items()}
+    n_boot, seed = cases.config.bootstrap, cases.seed
+    return _pooled(
+        cases, parts, {"label": y.tolist()} | {k: p.tolist() for k, p in predicted.items()}
+    ) | {
+        "classes": cases.classes,
+        "scores": {
+            label: diagnosis_scores(y, p, cases.classes, n_boot, seed)
+            for label, p in probabilities.items()
+        },
+        "differences": _differences(
+            predicted, lambda i, p: balanced_accuracy_score(y[i], p[i]), len(y), n_boot, seed
+        ),
+        "selection": selection,
+        "probabilities": {label: p.tolist() for label, p in probabilities.items()},
+    }
+
+
+def _differences(
+    predicted: dict[str, np.ndarray],
+    score: Callable[[np.ndarray, np.ndarray], float],
+    n: int,
+    n_boot: int,
+    seed: int,
+) -> dict[str, list]:
+    """``model − reference`` of ``score`` for each pair of :data:`PAIRS` run here, with a
+    paired percentile-bootstrap CI (the same resampled patients for both)."""
+    return {
+        f"{model} − {reference}": list(
+            bootstrap_cases(
+                lambda i, m=model, r=reference: score(i, predicted[m]) - score(i, predicted[r]),
+                n,
+                n_boot=n_boot,
+                seed=seed,
+            )
+        )
+        for model, reference in PAIRS
+        if model in predicted and reference in predicted
+    }
+
+
+def _ejection_fraction(cases: Cases, trained: np.ndarray, official: list) -> dict | None:
+    """The regressors on the patients with masks: on the official split where its test
+    patients have them (settings chosen inside it), else cross-validated."""
+    has_ef = ~np.isnan(cases.ef)
+    train = trained[has_ef[trained]]
+    if not len(train):
+        return None
+    test = official[0][1][has_ef[official[0][1]]] if official else np.array([], int)
+    split = "official" if len(test) else "cross_validation"
+    parts = [(train, test)] if len(test) else cases.folds(train)
+    ef = np.concatenate([cases.ef[b] for _, b in parts])
+    predictions = {MEAN: np.concatenate([np.full(len(b), cases.ef[a].mean()) for a, b in parts])}
+    for label, recipe in FIXED.items():
+        predictions[label] = cases.trainer.predict(recipe, "ef", parts)
+    predictions[CHOSEN], selection = _chosen(
+        cases, "ef", parts, lambda idx, p: -float(np.mean(np.abs(cases.ef[idx] - p)))
+    )
+    n_boot, seed = cases.config.bootstrap, cases.seed
+    mae = lambda i, p: -float(np.mean(np.abs(ef[i] - p[i])))  # noqa: E731
+    return {
+        "split": split,
+        **_pooled(
+            cases, parts, {"ef": ef.tolist()} | {k: p.tolist() for k, p in predictions.items()}
+        ),
+    } | {
+        "scores": {label: ef_scores(ef, p, n_boot, seed) for label, p in predictions.items()},
+        "differences": _differences(predictions, mae, len(ef), n_boot, seed),
+        "selection": selection,
+    }
 
 
 def _report_diagnosis(
@@ -256,9 +460,11 @@ def _report_diagnosis(
             f"{n_boot} resamples); per class: sensitivity and specificity.",
         )
         record.table(_diagnosis_rows(result, published if split == "official" else (), stand_in))
-        record.table(class_rows(result["scores"], result["classes"]))
+        shown = [m for m in (CLASSICAL, "static (ED frame)", CHOSEN) if m in result["scores"]]
+        record.table(class_rows({m: result["scores"][m] for m in shown}, result["classes"]))
+        _report_choices(record, result, "balanced accuracy", n_boot)
     split = next(iter(diagnosis))
-    model = next(iter(MODELS))
+    model = CHOSEN if CHOSEN in diagnosis[split]["scores"] else "ConvLSTM"
     record.figure(
         confusion_matrix_figure(
             np.array(diagnosis[split]["scores"][model]["confusion_matrix"]),
@@ -269,30 +475,55 @@ def _report_diagnosis(
     )
 
 
-def _report_ef(record: BenchRecord, ef: dict) -> None:
+def _report_choices(record: BenchRecord, result: dict, metric: str, n_boot: int) -> None:
+    """The paired differences, and the inner cross-validation's score of every candidate."""
+    differences = result["differences"]
+    if differences:
+        record.text(
+            f"Differences in {metric} (paired bootstrap 95% CI, {n_boot} resamples of the "
+            "same patients for both models):"
+        )
+        record.table(
+            [{"difference": name, metric: _interval(v)} for name, v in differences.items()]
+        )
+    if result["selection"]:
+        record.text(
+            f"'{CHOSEN}': each candidate's {metric} in the inner cross-validation of each "
+            "part's training patients (out-of-fold predictions pooled); the chosen one is "
+            "trained on all of them and scored once on the part's test patients."
+        )
+        record.table(
+            [
+                {"part": k, "chosen": s["chosen"]}
+                | {name: f"{abs(v):.3f}" for name, v in s["scores"].items()}
+                for k, s in enumerate(result["selection"])
+            ]
+        )
+
+
+def _interval(value: list) -> str:
+    estimate, low, high = value
+    return f"{estimate:+.3f} ({low:+.3f} to {high:+.3f})"
+
+
+def _report_ef(record: BenchRecord, ef: dict, n_boot: int) -> None:
     record.section(
         f"LV ejection fraction, {_describe(ef['split'], ef)}",
-        "Patients with masks; the reference EF is counted in the masks at ED and ES. MAE in "
-        "EF points and R², estimate (bootstrap 95% CI); bias and 95% limits of agreement of "
+        "Patients with masks; the reference EF is counted in the masks at ED and ES (so a "
+        "model on the masks' volumes would be exact: no classical row). MAE in EF points "
+        "and R², estimate (bootstrap 95% CI); bias and 95% limits of agreement of "
         "predicted − reference.",
     )
     record.table(agreement_rows(ef["scores"]))
+    _report_choices(record, ef, "MAE reduction [EF points]", n_boot)
     predictions = {label: np.array(values) for label, values in ef["predictions"].items()}
+    shown = [m for m in ("static (ED frame)", "ConvLSTM", CHOSEN) if m in predictions]
     record.figure(
-        bland_altman_figure(predictions["ef"], {m: predictions[m] for m in MODELS}),
+        bland_altman_figure(predictions["ef"], {m: predictions[m] for m in shown}),
         "bland_altman.png",
-        "Bland–Altman plots of the EF regressors: predicted − reference against their mean "
+        "Bland–Altman plots of EF regressors: predicted − reference against their mean "
         "(solid: bias; dashed: 95% limits of agreement)",
     )
-
-
-def _labels_only(samples: list[dict]) -> list[dict]:
-    """The samples without ``target`` (some have none: a batch needs the same keys)."""
-    return [{k: v for k, v in s.items() if k != "target"} for s in samples]
-
-
-def _with_ef(samples: list[dict]) -> list[dict]:
-    return [s for s in samples if "target" in s]
 
 
 def _describe(split: str, result: dict) -> str:
@@ -300,141 +531,6 @@ def _describe(split: str, result: dict) -> str:
     if split == "official":
         return f"official split: {train[0]} training → {test} test patients"
     return f"{len(train)}-fold cross-validation of {test} patients, out-of-fold predictions pooled"
-
-
-def _load(
-    records: list[CineRecord],
-    sampling: CineSampling,
-    ejection_fraction: Callable[[CineRecord], float | None],
-) -> list[dict]:
-    """The patients' samples, with the EF as ``target`` where the masks give one."""
-    records = [
-        replace(r, target=None if (ef := ejection_fraction(r)) is None else (ef,)) for r in records
-    ]
-    return InMemory(CineDataset(records, sampling)).samples
-
-
-def _folds(samples: list[dict], folds: int, seed: int) -> list[tuple[list, list]]:
-    """``(train, test)`` samples of each cross-validation fold (groups: patients)."""
-    groups = [s["meta"]["group"] for s in samples]
-    labels = [int(s["label"]) for s in samples]
-    return [
-        ([samples[i] for i in train], [samples[i] for i in test])
-        for train, test in group_folds(groups, labels, folds, seed=seed)
-    ]
-
-
-def _out_of_fold(
-    make_task: Callable[[list[dict]], SequenceTask],
-    parts: list[tuple[list, list]],
-    config: DiagnosisConfig,
-    options: BenchOptions,
-) -> np.ndarray:
-    """Each part's model, trained for the fixed epochs, on its test patients, pooled."""
-    return fit_predict(
-        make_task,
-        parts,
-        batch_size=config.batch_size,
-        seed=options.seed,
-        device=options.device,
-        max_epochs=config.epochs,
-    ).numpy()
-
-
-def _pooled(parts: list[tuple[list, list]], predictions: dict[str, list]) -> dict:
-    """What every pooled evaluation records: sizes, and the predictions per test patient."""
-    test = [s for _, part in parts for s in part]
-    return {
-        "train_patients": [len(train) for train, _ in parts],
-        "test_patients": len(test),
-        "predictions": {
-            "id": [s["meta"]["id"] for s in test],
-            "fold": [k for k, (_, part) in enumerate(parts) for _ in part],
-            **predictions,
-        },
-    }
-
-
-def _diagnosis(
-    parts: list[tuple[list, list]],
-    classes: list[str],
-    config: DiagnosisConfig,
-    options: BenchOptions,
-) -> dict:
-    """Train the classifiers on each part, predict its test patients; score them pooled."""
-    y = np.array([int(s["label"]) for _, part in parts for s in part])
-    frequencies = [
-        class_frequencies([int(s["label"]) for s in train], len(classes)) for train, _ in parts
-    ]
-    probabilities = {
-        MAJORITY: np.concatenate(
-            [np.tile(f, (len(part), 1)) for f, (_, part) in zip(frequencies, parts, strict=True)]
-        )
-    }
-    for label, (classifier, _) in MODELS.items():
-        make_task = partial(_classifier, classifier, classes, config)
-        probabilities[label] = _out_of_fold(make_task, parts, config, options)
-    predicted = {label: p.argmax(axis=1) for label, p in probabilities.items()}
-    outcome = {"label": y.tolist()} | {k: p.tolist() for k, p in predicted.items()}
-    return _pooled(parts, outcome) | {
-        "classes": classes,
-        "scores": {
-            label: diagnosis_scores(y, p, classes, config.bootstrap, options.seed)
-            for label, p in probabilities.items()
-        },
-        "probabilities": {label: p.tolist() for label, p in probabilities.items()},
-    }
-
-
-def _classifier(
-    classifier: str, classes: list[str], config: DiagnosisConfig, train: list[dict]
-) -> ClassificationTask:
-    """A classifier of ``classes`` (the training patients do not change how it is made)."""
-    return ClassificationTask(
-        classifier,
-        in_channels=SLICES,
-        num_classes=len(classes),
-        class_names=classes,
-        lr=config.lr,
-        scheduler="cosine",
-        model_kwargs=config.model_kwargs(),
-    )
-
-
-def _regressor(regressor: str, config: DiagnosisConfig, train: list[dict]) -> RegressionTask:
-    """An EF regressor whose targets are standardised by ``train``'s EFs."""
-    targets = [float(s["target"][0]) for s in train]
-    return RegressionTask(
-        regressor,
-        in_channels=SLICES,
-        target_mean=float(np.mean(targets)),
-        target_std=float(np.std(targets)) or 1.0,
-        lr=config.lr,
-        scheduler="cosine",
-        model_kwargs=config.model_kwargs(),
-    )
-
-
-def _ejection_fraction(
-    parts: list[tuple[list, list]], config: DiagnosisConfig, options: BenchOptions
-) -> dict:
-    """Train the regressors on each part, predict its test patients' EF; score them pooled."""
-    ef = np.array([float(s["target"][0]) for _, part in parts for s in part])
-    predictions = {
-        MEAN: np.concatenate(
-            [np.full(len(part), np.mean([s["target"][0] for s in train])) for train, part in parts]
-        )
-    }
-    for label, (_, regressor) in MODELS.items():
-        make_task = partial(_regressor, regressor, config)
-        predictions[label] = _out_of_fold(make_task, parts, config, options)[:, 0]
-    outcome = {"ef": ef.tolist()} | {k: p.tolist() for k, p in predictions.items()}
-    return _pooled(parts, outcome) | {
-        "scores": {
-            label: ef_scores(ef, p, config.bootstrap, options.seed)
-            for label, p in predictions.items()
-        },
-    }
 
 
 DIAGNOSIS_COLUMNS = {

@@ -4,10 +4,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+import numpy as np
+
 from seqimaging.errors import DataError, DatasetNotFoundError
 from seqimaging.medical.base import CineDataset, CineRecord, parse_number
 from seqimaging.medical.sampling import CineSampling
-from seqimaging.medical.volumes import lv_ejection_fraction, read_mask
+from seqimaging.medical.volumes import LABELS, PhaseMasks, lv_ejection_fraction, read_labels
 
 
 class ACDC(CineDataset):
@@ -49,7 +51,7 @@ class ACDC(CineDataset):
     }
     cine_pattern = "{patient}_4d.nii.gz"
     mask_pattern = "{patient}_frame{frame:02d}_gt.nii.gz"  # frames 1-based, as in Info.cfg
-    lv_label = 3
+    mask_labels = ("background", "RV", "MYO", "LV")  # the structure of each mask label
 
     def __init__(
         self,
@@ -72,18 +74,39 @@ class ACDC(CineDataset):
         super().__init__([self._record(p) for p in patients], sampling, transform=transform)
 
     @classmethod
-    def ejection_fraction(cls, record: CineRecord) -> float | None:
-        """LV EF in % from the ground-truth masks ``patientNNN_frameMM_gt.nii.gz`` at ED and
-        ES (LV label 3), or ``None`` where they are missing (the testing split of some
-        releases)."""
+    def masks(cls, record: CineRecord) -> PhaseMasks | None:
+        """The ground-truth masks ``patientNNN_frameMM_gt.nii.gz`` at ED and ES, relabelled
+        from ACDC's (1 RV, 2 MYO, 3 LV) to :data:`~seqimaging.medical.volumes.LABELS`,
+        axes ``(z, y, x)``; ``None`` where they are missing (the testing split of some
+        releases).
+
+        Raises:
+            DataError: masks that are not 3-D, unknown label values, or ED and ES masks of
+                different voxel sizes.
+        """
         paths = [
             record.path.with_name(cls.mask_pattern.format(patient=record.id, frame=phase + 1))
             for phase in (record.ed, record.es)
         ]
         if not all(path.is_file() for path in paths):
             return None
-        ed, es = (read_mask(path) == cls.lv_label for path in paths)
-        return lv_ejection_fraction(ed, es)
+        (ed, spacing), (es, es_spacing) = (read_labels(p, cls.mask_labels) for p in paths)
+        if not np.allclose(spacing, es_spacing):
+            raise DataError(
+                f"{paths[1]}: voxel size (z, y, x) {es_spacing} mm; expected that of the ED "
+                f"mask {paths[0].name}, {spacing} mm"
+            )
+        return PhaseMasks(ed, es, spacing, record.id)
+
+    @classmethod
+    def ejection_fraction(cls, record: CineRecord) -> float | None:
+        """LV EF in % from the ground-truth masks at ED and ES (:meth:`masks`), or ``None``
+        where they are missing."""
+        masks = cls.masks(record)
+        if masks is None:
+            return None
+        lv = LABELS.index("LV")
+        return lv_ejection_fraction(masks.ed == lv, masks.es == lv)
 
     def _record(self, folder: Path) -> CineRecord:
         path = folder / self.cine_pattern.format(patient=folder.name)

@@ -4,7 +4,9 @@ A gated cine holds one cardiac cycle, averaged over many heartbeats, so phase ``
 is followed by phase 0: windows wrap around the cycle, and every slice gives one window
 per start phase. With ``context + horizon <= T`` no target phase is ever in its own
 context. A patient's cine here is its slices ``[S, T, H, W]``, as
-:func:`patient_cines` stacks them from a cine dataset.
+:func:`patient_cines` stacks them from a cine dataset, or ``[S, T, C, H, W]`` with
+channels (e.g. ``[1, T, 3, H, W]``: the 3 mid slices of a diagnosis sample as one
+window's channels, to pretrain a diagnosis model's encoder and core by forecasting).
 
 - :func:`window_phases`: the phases of each window; :func:`all_windows`: every window of
   a patient, stacked, for evaluation;
@@ -93,12 +95,13 @@ def window_phases(phases: int, length: int) -> np.ndarray:
 def all_windows(
     cine: np.ndarray, context: int, horizon: int, name: str = "cine"
 ) -> tuple[Tensor, Tensor]:
-    """Every window of a patient's slices ``[S, T, H, W]``: context ``[N, context, 1, H, W]``
-    and future ``[N, horizon, 1, H, W]``, ``N = S·T``, slice by slice, start by start.
-    Errors name the cine ``name`` (the patient).
+    """Every window of a patient's slices ``[S, T, H, W]`` (or ``[S, T, C, H, W]``):
+    context ``[N, context, C, H, W]`` and future ``[N, horizon, C, H, W]``, ``N = S·T``,
+    ``C = 1`` without a channel axis, slice by slice, start by start. Errors name the cine
+    ``name`` (the patient).
 
     Raises:
-        ShapeError: ``cine`` is not ``[S, T, H, W]``.
+        ShapeError: ``cine`` is not ``[S, T, H, W]`` or ``[S, T, C, H, W]``.
         DataError: ``T < context + horizon``.
 
     Example:
@@ -108,7 +111,7 @@ def all_windows(
     """
     cine = _checked(cine, context, horizon, name)
     frames = torch.from_numpy(cine[:, window_phases(cine.shape[1], context + horizon)])
-    frames = frames.flatten(0, 1)[:, :, None]  # [S·T, context + horizon, 1, H, W]
+    frames = frames.flatten(0, 1)  # [S·T, context + horizon, C, H, W]
     return frames[:, :context], frames[:, context:]
 
 
@@ -116,16 +119,18 @@ class CineWindows(Dataset):
     """Every window of every slice of every patient, as samples for training.
 
     Window ``i`` is slice ``s`` of a patient from start phase ``t`` (in that order, as
-    :func:`all_windows`). A sample has ``frames`` float32 ``[context, 1, h, w]``,
-    ``future`` ``[horizon, 1, h, w]``, ``times`` and ``future_times`` as the fraction of
-    the cycle since phase 0 (counting on past 1 where the window wraps around), and
+    :func:`all_windows`). A sample has ``frames`` float32 ``[context, C, h, w]``,
+    ``future`` ``[horizon, C, h, w]`` (``C = 1`` for cines without a channel axis),
+    ``times`` and ``future_times`` as the fraction of the cycle since phase 0 (counting on
+    past 1 where the window wraps around), and
     ``meta`` with ``id``, ``group`` (the patient), ``slice`` and ``start``. With ``crop``,
     the frames are a ``crop × crop`` part at a position drawn anew for every sample from
     torch's global generator (seeded by ``lightning.seed_everything``); ``transform``
     then applies to the sample, e.g. :class:`~seqimaging.transforms.RandomTurn`.
 
     Args:
-        cines: each patient's slices ``[S, T, H, W]`` (:func:`patient_cines`).
+        cines: each patient's slices ``[S, T, H, W]`` (:func:`patient_cines`) or
+            ``[S, T, C, H, W]``.
         context: phases of input.
         horizon: phases to forecast after them.
         crop: pixels per side of a random crop; None keeps the whole frame.
@@ -136,7 +141,8 @@ class CineWindows(Dataset):
 
     Raises:
         SeqImagingError: ``context``, ``horizon`` or ``crop`` below 1.
-        ShapeError: a cine is not ``[S, T, H, W]``, or its frames are smaller than ``crop``.
+        ShapeError: a cine is not ``[S, T, H, W]`` or ``[S, T, C, H, W]``, or its frames
+            are smaller than ``crop``.
         DataError: a cine has fewer than ``context + horizon`` phases.
 
     Example:
@@ -184,7 +190,7 @@ class CineWindows(Dataset):
         if self.crop is not None:
             y, x = (int(torch.randint(n - self.crop + 1, ())) for n in cine.shape[-2:])
             rows, cols = slice(y, y + self.crop), slice(x, x + self.crop)
-        frames = torch.from_numpy(cine[(t + np.arange(length)) % phases, rows, cols])[:, None]
+        frames = torch.from_numpy(cine[(t + np.arange(length)) % phases, :, rows, cols])
         times = (t + torch.arange(length, dtype=torch.float32)) / phases
         c = self.context
         sample = {
@@ -228,14 +234,18 @@ def centre_crop(frames: Tensor, size: int) -> Tensor:
 
 
 def _checked(cine: np.ndarray, context: int, horizon: int, name: str = "cine") -> np.ndarray:
-    """``cine`` as float32 ``[S, T, H, W]``, with at least ``context + horizon`` phases."""
+    """``cine`` as float32 ``[S, T, C, H, W]`` (``C = 1`` added to ``[S, T, H, W]``), with
+    at least ``context + horizon`` phases."""
     if context < 1 or horizon < 1:
         raise SeqImagingError(
             f"context and horizon must be at least 1 phase, got {context} and {horizon}"
         )
     cine = np.asarray(cine, dtype=np.float32)
-    if cine.ndim != 4:
-        raise ShapeError(f"{name}: shape {cine.shape}; expected slices [S, T, H, W]")
+    if cine.ndim not in (4, 5):
+        raise ShapeError(
+            f"{name}: shape {cine.shape}; expected slices [S, T, H, W] or [S, T, C, H, W]"
+        )
+    cine = cine[:, :, None] if cine.ndim == 4 else cine
     if cine.shape[1] < context + horizon:
         raise DataError(
             f"{name} has {cine.shape[1]} phases; expected at least {context + horizon} "

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from seqimaging.errors import DatasetNotFoundError
 from seqimaging.medical.base import CineDataset, CineRecord, parse_number, read_rows
 from seqimaging.medical.sampling import CineSampling
-from seqimaging.medical.volumes import lv_ejection_fraction, read_mask
+from seqimaging.medical.volumes import LABELS, PhaseMasks, lv_ejection_fraction, read_labels
 
 
 class MnMs(CineDataset):
@@ -45,7 +45,7 @@ class MnMs(CineDataset):
     }
     cine_pattern = "{code}_sa.nii.gz"
     mask_pattern = "{code}_sa_gt.nii.gz"
-    lv_label = 1
+    mask_labels = ("background", "LV", "MYO", "RV")  # the structure of each mask label
     csv_column = "External code"  # the column that tells the information CSV from others
 
     def __init__(
@@ -101,11 +101,26 @@ class MnMs(CineDataset):
         )
 
     @classmethod
-    def ejection_fraction(cls, record: CineRecord) -> float | None:
-        """LV EF in % from ``<code>_sa_gt.nii.gz`` at the CSV's ED and ES (LV label 1), or
-        ``None`` where the subject has no masks."""
+    def masks(cls, record: CineRecord) -> PhaseMasks | None:
+        """The frames ED and ES (the CSV's) of ``<code>_sa_gt.nii.gz``, in
+        :data:`~seqimaging.medical.volumes.LABELS` (the same as M&Ms's: 1 LV, 2 MYO, 3 RV),
+        axes ``(z, y, x)``; ``None`` where the subject has no masks.
+
+        Raises:
+            DataError: a mask that is not 4-D or unknown label values.
+        """
         path = record.path.with_name(cls.mask_pattern.format(code=record.id))
         if not path.is_file():
             return None
-        ed, es = read_mask(path, (record.ed, record.es)) == cls.lv_label
-        return lv_ejection_fraction(ed, es)
+        (ed, es), spacing = read_labels(path, cls.mask_labels, (record.ed, record.es))
+        return PhaseMasks(ed, es, spacing, record.id)
+
+    @classmethod
+    def ejection_fraction(cls, record: CineRecord) -> float | None:
+        """LV EF in % from the masks at the CSV's ED and ES (:meth:`masks`), or ``None``
+        where the subject has no masks."""
+        masks = cls.masks(record)
+        if masks is None:
+            return None
+        lv = LABELS.index("LV")
+        return lv_ejection_fraction(masks.ed == lv, masks.es == lv)

@@ -17,7 +17,16 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from seqimaging.bench.diagnosis import MAJORITY, MEAN, MODELS, PUBLISHED_ACDC
+from seqimaging.bench.diagnosis import (
+    CANDIDATES,
+    CHOSEN,
+    CLASSICAL,
+    FIXED,
+    MAJORITY,
+    MEAN,
+    PAIRS,
+    PUBLISHED_ACDC,
+)
 from seqimaging.bench.record import STAND_IN_WARNING
 from seqimaging.cli import main
 from seqimaging.evaluation import macro_auroc
@@ -54,11 +63,14 @@ def test_every_metric_has_an_interval_and_equals_scikit_learn(bench, request):
     _, result = request.getfixturevalue(bench)
     assert result["data"]["stand_in"] is True
     assert set(result["diagnosis"]) == {"official", "cross_validation"}
-    for split in result["diagnosis"].values():
+    for name, split in result["diagnosis"].items():
         classes, predictions = split["classes"], split["predictions"]
         y = np.array(predictions["label"])
         assert len(y) == split["test_patients"] and len(set(predictions["id"])) == len(y)
-        assert set(split["scores"]) == {MAJORITY, *MODELS}
+        chosen = {CHOSEN} if name == "official" else set()  # chosen inside the official split
+        assert set(split["scores"]) == {MAJORITY, CLASSICAL, *FIXED} | chosen
+        balanced = {k: v["balanced_accuracy"][0] for k, v in split["scores"].items()}
+        _check_differences(split["differences"], balanced)
         for label, scores in split["scores"].items():
             for metric in DIAGNOSIS:
                 _check_interval(scores[metric])
@@ -89,7 +101,8 @@ def test_every_metric_has_an_interval_and_equals_scikit_learn(bench, request):
                 assert scores["specificity"][name][0] == pytest.approx(specificity[c])
     ef = result["ejection_fraction"]
     reference = np.array(ef["predictions"]["ef"])
-    assert ef["split"] == "official" and set(ef["scores"]) == {MEAN, *MODELS}
+    assert ef["split"] == "official" and set(ef["scores"]) == {MEAN, *FIXED, CHOSEN}
+    _check_differences(ef["differences"], {k: -v["mae"][0] for k, v in ef["scores"].items()})
     for label, scores in ef["scores"].items():
         predicted = np.array(ef["predictions"][label])
         _check_interval(scores["mae"])
@@ -98,6 +111,29 @@ def test_every_metric_has_an_interval_and_equals_scikit_learn(bench, request):
         assert scores["r2"][0] == pytest.approx(r2_score(reference, predicted))
         low, high = scores["limits_of_agreement"]
         assert low < scores["bias"] < high
+
+
+def _check_differences(differences: dict, values: dict[str, float]) -> None:
+    """Each pair's difference is the difference of the two models' scores ``values``."""
+    pairs = [(m, r) for m, r in PAIRS if m in values and r in values]
+    assert set(differences) == {f"{m} − {r}" for m, r in pairs}
+    for model, reference in pairs:
+        estimate, low, high = differences[f"{model} − {reference}"]
+        assert estimate == pytest.approx(values[model] - values[reference])
+        assert low <= estimate <= high
+
+
+@pytest.mark.parametrize("bench", ["acdc", "mnms"])
+def test_settings_are_chosen_inside_the_training_patients_only(bench, request):
+    _, result = request.getfixturevalue(bench)
+    official = result["diagnosis"]["official"]
+    (selection,) = official["selection"]  # one part: the official split
+    assert selection["chosen"] in CANDIDATES and set(selection["scores"]) == set(CANDIDATES)
+    assert result["diagnosis"]["cross_validation"]["selection"] is None
+    (ef_selection,) = result["ejection_fraction"]["selection"]
+    assert all(score <= 0 for score in ef_selection["scores"].values())  # minus the MAE
+    report = (request.getfixturevalue(bench)[0] / "results.md").read_text()
+    assert f"'{CHOSEN}': each candidate's balanced accuracy in the inner" in report
 
 
 def _acdc_ef(record) -> float:

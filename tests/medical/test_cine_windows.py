@@ -154,3 +154,16 @@ def test_patient_cines_refuses_a_dataset_that_augments(sunnybrook):
     data = Sunnybrook(sunnybrook, sampling, transform=RandomTurn())
     with pytest.raises(SeqImagingError, match="transform"):
         patient_cines(data)
+
+
+def test_cines_with_channels_give_windows_with_those_channels():
+    rng = np.random.default_rng(0)
+    cine = rng.random((1, 10, 3, 8, 8), dtype=np.float32)  # one sample's 3 slices as channels
+    past, future = all_windows(cine, 6, 4)
+    assert past.shape == (10, 6, 3, 8, 8) and future.shape == (10, 4, 3, 8, 8)
+    np.testing.assert_array_equal(future[7].numpy(), cine[0, [3, 4, 5, 6]])
+    sample = CineWindows({"p": cine}, 6, 4)[7]
+    np.testing.assert_array_equal(sample["frames"].numpy(), past[7].numpy())
+    np.testing.assert_array_equal(sample["future"].numpy(), future[7].numpy())
+    per_slice = all_windows(cine[:, :, 1], 6, 4)[0]  # [S, T, H, W]: one channel
+    np.testing.assert_array_equal(per_slice[:, :, 0].numpy(), past[:, :, 1].numpy())
