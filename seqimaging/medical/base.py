@@ -14,7 +14,13 @@ from torch.utils.data import Dataset
 from seqimaging.errors import DataError, DatasetNotFoundError, SeqImagingError
 from seqimaging.medical.cube import MAX_AXIS, MAX_VOXELS
 from seqimaging.medical.reader import read_cine
-from seqimaging.medical.sampling import CineSampling, cycle_positions, mid_slices, resample_cycle
+from seqimaging.medical.sampling import (
+    CineSampling,
+    cycle_positions,
+    farthest_phase,
+    mid_slices,
+    resample_cycle,
+)
 from seqimaging.medical.transforms import crop_and_normalise, zoomed_size
 
 
@@ -56,7 +62,8 @@ class CineDataset(Dataset):
     ``target`` where the records have them, and ``meta``: ``id``, ``group`` (the patient),
     ``path``, ``slices`` (z indices), ``spacing`` (z, y, x mm of the file),
     ``frame_interval_ms``, ``ed``/``es`` (0-based phases of the file), ``es_phase``
-    (ES as a fraction of the cycle from the sample's first phase, ED when aligned) and
+    (ES as a fraction of the cycle from the sample's first phase, ED when aligned; found
+    in the cine with ``sampling.find_es`` where the record has no ES) and
     the record's ``info``.
 
     ``labels`` and ``groups`` hold one entry per sample without loading any cine, for
@@ -123,9 +130,11 @@ class CineDataset(Dataset):
         _check(record, values, n_t)
         ed = record.ed if record.ed is not None and s.align_ed else 0
         values = np.roll(values, -ed, axis=0)
+        es = None if record.es is None else (record.es - ed) % n_t
+        if es is None and s.find_es and record.ed is not None:
+            es = farthest_phase(values)
         positions = np.arange(n_t, dtype=np.float64)
         if s.frames is not None:
-            es = None if record.es is None else (record.es - ed) % n_t
             positions = _positions(record, n_t, s, es)
             values = resample_cycle(values, s.frames, positions)
         _check_resampled(record, values.shape, cube.attrs["spacing"][1:], s.spacing)
@@ -145,7 +154,7 @@ class CineDataset(Dataset):
             "frame_interval_ms": cube.attrs["frame_interval_ms"],
             "ed": record.ed,
             "es": record.es,
-            "es_phase": None if record.es is None else ((record.es - ed) % n_t) / n_t,
+            "es_phase": None if es is None else es / n_t,
             **record.info,
         }
         sample = {
@@ -181,11 +190,13 @@ def known_classes(
 
 
 def _positions(record: CineRecord, n_t: int, s: CineSampling, es: int | None) -> np.ndarray:
-    """The phases of the cine (from ED) that the sample's ``s.frames`` phases resample."""
-    if s.es_at is not None and (record.ed is None or record.es is None):
+    """The phases of the cine (from ED) that the sample's ``s.frames`` phases resample;
+    ``es`` is ES counted from ED (from the record, or found in the cine)."""
+    if s.es_at is not None and (record.ed is None or es is None):
+        missing, hint = ("ED", "") if record.ed is None else ("ES", ", or find_es=True")
         raise DataError(
-            f"{record.path}: {record.id} has no {'ED' if record.ed is None else 'ES'} phase; "
-            f"CineSampling(es_at={s.es_at}) aligns each cycle on ED and ES and needs both"
+            f"{record.path}: {record.id} has no {missing} phase; CineSampling(es_at="
+            f"{s.es_at}) aligns each cycle on ED and ES and needs both{hint}"
         )
     try:
         return cycle_positions(n_t, s.frames, es, s.es_at)

@@ -35,6 +35,7 @@ class CineSampling:
     frames: int | None = 16
     align_ed: bool = True
     es_at: int | None = None
+    find_es: bool = False
     spacing: float | None = 2.0
     size: int | None = 64
     percentiles: tuple[float, float] = (1.0, 99.0)
@@ -92,6 +93,19 @@ def cycle_positions(
     systole = k[:es_at] * es / es_at
     diastole = es + (k[es_at:] - es_at) * (phases - es) / (frames - es_at)
     return np.concatenate([systole, diastole])
+
+
+def farthest_phase(values: np.ndarray) -> int:
+    """The phase of ``values`` ``[T, ...]`` (phase 0 at ED) whose mean absolute difference
+    from phase 0 is largest: end-systole, where the heart has moved furthest from
+    end-diastole.
+
+    Example:
+        >>> farthest_phase(np.array([0.0, 1.0, 3.0, 2.0, 1.0]))
+        2
+    """
+    flat = values.reshape(len(values), -1).astype(np.float64)
+    return int(np.abs(flat - flat[:1]).mean(axis=1).argmax())
 
 
 def resample_cycle(

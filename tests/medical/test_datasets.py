@@ -1,6 +1,7 @@
 """The cine datasets on phantoms, the Sunnybrook subset and tiny generated tables."""
 
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -8,7 +9,7 @@ import torch
 
 from seqimaging.data import SequenceDataModule
 from seqimaging.errors import DataError, DatasetNotFoundError, SeqImagingError
-from seqimaging.medical import ACDC, CineSampling, CineTable, MnMs, Sunnybrook
+from seqimaging.medical import ACDC, CineDataset, CineSampling, CineTable, MnMs, Sunnybrook
 from seqimaging.medical.phantoms import make_acdc_like
 from seqimaging.sample import collate
 
@@ -98,8 +99,25 @@ def test_es_at_needs_es_frames_and_ed_alignment(acdc_root, tmp_path):
     cine = next((acdc_root / "training").rglob("*_4d.nii.gz"))
     table.write_text(f"path,label,ed\n{cine},NOR,0\n")
     data = CineTable(table, sampling=CineSampling(frames=6, es_at=2, slices=1))
-    with pytest.raises(DataError, match="has no ES phase; CineSampling\\(es_at=2\\)"):
+    with pytest.raises(DataError, match=r"has no ES phase; .*es_at=2\) .*or find_es=True"):
         data[0]
+
+
+def test_find_es_finds_end_systole_in_the_cine_within_a_phase(acdc_root):
+    records = ACDC(acdc_root, "training").records
+    found = CineDataset(
+        [replace(r, es=None) for r in records], CineSampling(slices=3, frames=None, find_es=True)
+    )
+    for i, record in enumerate(records):
+        meta = found[i]["meta"]
+        assert meta["es"] is None
+        phases = meta["nb_frames"]
+        true = (record.es - record.ed) % phases
+        assert abs(round(meta["es_phase"] * phases) - true) <= 1
+    aligned = CineDataset(
+        [replace(records[0], es=None)], CineSampling(frames=6, es_at=2, find_es=True)
+    )
+    assert aligned[0]["times"][2].item() == pytest.approx(found[0]["meta"]["es_phase"])
 
 
 def test_sunnybrook_has_ef_target_and_reads_no_shared_folder(sunnybrook, digest):
