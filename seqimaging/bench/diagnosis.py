@@ -40,10 +40,11 @@ and diastole resampled apart); or ED and ES only. The deep models
 the ConvLSTM over feature maps (``convlstm_classifier``) on the even cycle and on the
 ED/ES-aligned one, the latter also pretrained: its encoder and ConvLSTM start from a
 forecaster of the second half of each training patient's cycle from the first (no
-labels, ``init_from``); and :data:`CHOSEN`, the ConvLSTM whose phases and input
-(``inputs="frames"`` or ``"frames+differences"``: each phase minus ED beside it) the
-inner cross-validation chooses. Their ``*_regressor`` twins estimate the EF, the choice
-made on the MAE. The classical baseline, :data:`CLASSICAL`, is
+labels, ``init_from``); and :data:`CHOSEN`, the ConvLSTM whose phases (a row of
+:data:`~seqimaging.bench.recipes.PHASES`), input (``inputs="frames"`` or
+``"frames+differences"``: each phase minus ED beside it) and length of training (1× or
+3× the epochs) the inner cross-validation chooses. Their ``*_regressor`` twins estimate
+the EF, the choice made on the MAE. The classical baseline, :data:`CLASSICAL`, is
 :func:`~seqimaging.medical.features.feature_classifier` on volumes, ejection fractions,
 wall thickness and thickening measured in the ground-truth masks at ED and ES
 (:func:`~seqimaging.medical.features.feature_matrix`), as the best challenge entries did
@@ -103,7 +104,10 @@ FIXED = {  # label: recipe, the same settings for every part
     ),
 }
 CANDIDATES = {  # the settings the inner cross-validation chooses from, simplest first
-    f"{phases}, {inputs}": Recipe("convlstm_classifier", "convlstm_regressor", phases, inputs)
+    f"{phases}, {inputs}, {factor}× epochs": Recipe(
+        "convlstm_classifier", "convlstm_regressor", phases, inputs, epoch_factor=factor
+    )
+    for factor in (1, 3)
     for inputs in ("frames", "frames+differences")
     for phases in PHASES
 }
@@ -462,7 +466,7 @@ def _report_diagnosis(
         record.table(_diagnosis_rows(result, published if split == "official" else (), stand_in))
         shown = [m for m in (CLASSICAL, "static (ED frame)", CHOSEN) if m in result["scores"]]
         record.table(class_rows({m: result["scores"][m] for m in shown}, result["classes"]))
-        _report_choices(record, result, "balanced accuracy", n_boot)
+        _report_choices(record, result, "balanced accuracy", "balanced accuracy", n_boot)
     split = next(iter(diagnosis))
     model = CHOSEN if CHOSEN in diagnosis[split]["scores"] else "ConvLSTM"
     record.figure(
@@ -475,8 +479,11 @@ def _report_diagnosis(
     )
 
 
-def _report_choices(record: BenchRecord, result: dict, metric: str, n_boot: int) -> None:
-    """The paired differences, and the inner cross-validation's score of every candidate."""
+def _report_choices(
+    record: BenchRecord, result: dict, metric: str, scored: str, n_boot: int
+) -> None:
+    """The paired differences in ``metric``, and every candidate's ``scored`` (the absolute
+    value of its score) in the inner cross-validation."""
     differences = result["differences"]
     if differences:
         record.text(
@@ -488,7 +495,7 @@ def _report_choices(record: BenchRecord, result: dict, metric: str, n_boot: int)
         )
     if result["selection"]:
         record.text(
-            f"'{CHOSEN}': each candidate's {metric} in the inner cross-validation of each "
+            f"'{CHOSEN}': each candidate's {scored} in the inner cross-validation of each "
             "part's training patients (out-of-fold predictions pooled); the chosen one is "
             "trained on all of them and scored once on the part's test patients."
         )
@@ -515,7 +522,7 @@ def _report_ef(record: BenchRecord, ef: dict, n_boot: int) -> None:
         "predicted − reference.",
     )
     record.table(agreement_rows(ef["scores"]))
-    _report_choices(record, ef, "MAE reduction [EF points]", n_boot)
+    _report_choices(record, ef, "MAE reduction [EF points]", "MAE [EF points]", n_boot)
     predictions = {label: np.array(values) for label, values in ef["predictions"].items()}
     shown = [m for m in ("static (ED frame)", "ConvLSTM", CHOSEN) if m in predictions]
     record.figure(

@@ -98,6 +98,7 @@ class Recipe:
             :data:`~seqimaging.models.seqnet.FRAME_INPUTS`.
         pretrained: start the encoder and ConvLSTM from a forecaster of the training
             patients' cycles.
+        epoch_factor: train for this many times the run's epochs.
     """
 
     classifier: str
@@ -105,6 +106,7 @@ class Recipe:
     phases: str = "cycle"
     inputs: str = "frames"
     pretrained: bool = False
+    epoch_factor: int = 1
 
     def builder(self, kind: str) -> str:
         return self.classifier if kind == "diagnosis" else self.regressor
@@ -139,7 +141,7 @@ class Trainer:
             batch_size=self.config.batch_size,
             seed=self.seed,
             device=self.device,
-            max_epochs=self.config.epochs,
+            max_epochs=self.config.epochs * recipe.epoch_factor,
         ).numpy()
         return predictions if kind == "diagnosis" else predictions[:, 0]
 
