@@ -22,12 +22,13 @@ patients: folds of whole patients, stratified by diagnosis
 not see it, and the pooled out-of-fold predictions are scored once. Epochs, learning rate
 and sizes are fixed (:data:`~seqimaging.bench.recipes.FULL`), the same for every model,
 split and data set, and were set without looking at any test patient; no validation
-set, no early stopping, the last epoch's model is scored. The one model whose settings
-are chosen, :data:`CHOSEN`, chooses them among :data:`CANDIDATES` by 3-fold
-cross-validation inside the training patients of the official split
-(:func:`~seqimaging.evaluation.selection.nested`; inside each outer fold when there is no
-official test part), so the test patients never take part in a choice. ``--seed`` seeds
-the folds, the initialisation, the batch order and the bootstrap.
+set, no early stopping, the last epoch's model is scored. The models of
+:data:`SEARCHES` choose their settings, :data:`CHOSEN` among :data:`CANDIDATES` and
+:data:`STATIC_CHOSEN` (the static model, so that it is compared at its best too) between
+1× and 3× the epochs, by 3-fold cross-validation inside the training patients of the
+official split (:func:`~seqimaging.evaluation.selection.nested`; inside each outer fold
+when there is no official test part), so the test patients never take part in a choice.
+``--seed`` seeds the folds, the initialisation, the batch order and the bootstrap.
 
 **Input and models.** One sample per patient: the 3 mid-ventricular slices as channels,
 3.5 mm pixels, 32 × 32 around the heart, and phases that are a row of
@@ -56,8 +57,8 @@ F1, macro one-vs-rest AUROC; per class, sensitivity and specificity), beside the
 majority class of the training patients (their class frequencies as probabilities);
 the EF scores of :func:`~seqimaging.evaluation.ef_scores` (MAE in EF points, R², bias
 and 95% limits of agreement, with a Bland–Altman plot), beside the training patients'
-mean EF. Differences between models (:data:`PAIRS`: pretrained − scratch, chosen −
-static, chosen − plain ConvLSTM) have paired bootstrap CIs, the same resampled patients
+mean EF. Differences between models (:data:`PAIRS`: pretrained − scratch, chosen ConvLSTM −
+chosen static, chosen − plain ConvLSTM) have paired bootstrap CIs, the same resampled patients
 for both. The reference EF is counted in the ground-truth masks at ED and ES
 (``ACDC.ejection_fraction``, ``MnMs.ejection_fraction``); patients without masks take
 part in the diagnosis only. The regressors are scored on the official split (on
@@ -112,11 +113,19 @@ CANDIDATES = {  # the settings the inner cross-validation chooses from, simplest
     for phases in PHASES
 }
 CHOSEN = "ConvLSTM, settings by inner CV"
+STATIC_CHOSEN = "static (ED frame), epochs by inner CV"
+SEARCHES = {  # label: the candidates its inner cross-validation chooses from
+    CHOSEN: CANDIDATES,
+    STATIC_CHOSEN: {
+        f"{factor}× epochs": Recipe("static_classifier", "static_regressor", epoch_factor=factor)
+        for factor in (1, 3)
+    },
+}
 CLASSICAL = "classical: mask features (oracle masks on phantoms)"
 MAJORITY, MEAN = "majority class", "training mean"
 PAIRS = (  # (model, reference): differences reported with a paired bootstrap CI
     ("ConvLSTM, ED/ES-aligned, pretrained", "ConvLSTM, ED/ES-aligned"),
-    (CHOSEN, "static (ED frame)"),
+    (CHOSEN, STATIC_CHOSEN),
     (CHOSEN, "ConvLSTM"),
 )
 PUBLISHED_ACDC = (  # method, test accuracy, source
@@ -195,10 +204,10 @@ class Cases:
     def folds(self, train: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """The outer cross-validation of patients ``train``: folds of whole patients,
         stratified by diagnosis."""
-        inner = group_folds(
+        folds = group_folds(
             [self.groups[i] for i in train], self.labels[train], self.config.folds, seed=self.seed
         )
-        return [(train[a], train[b]) for a, b in inner]
+        return [(train[a], train[b]) for a, b in folds]
 
 
 def _bench(cohort: Cohort, out: Path, options: BenchOptions) -> dict:
@@ -235,8 +244,8 @@ def _bench(cohort: Cohort, out: Path, options: BenchOptions) -> dict:
         split=(f"official, {len(train)} training → {len(test)} test patients; " if test else "")
         + f"{config.folds}-fold cross-validation on the training patients (folds of patients "
         "stratified by diagnosis, out-of-fold predictions pooled); settings of "
-        f"'{CHOSEN}' chosen by {config.inner_folds}-fold cross-validation inside each "
-        "part's training patients",
+        f"{' and '.join(repr(label) for label in SEARCHES)} chosen by "
+        f"{config.inner_folds}-fold cross-validation inside each part's training patients",
         seed=options.seed,
     )
     with TemporaryDirectory(prefix="forecasters-") as folder:
@@ -274,7 +283,10 @@ def _bench(cohort: Cohort, out: Path, options: BenchOptions) -> dict:
         root=str(root),
         sampling={phases: asdict(config.sampling(phases)) for phases in PHASES},
         models={label: asdict(recipe) for label, recipe in FIXED.items()},
-        candidates={label: asdict(recipe) for label, recipe in CANDIDATES.items()},
+        searches={
+            label: {name: asdict(recipe) for name, recipe in recipes.items()}
+            for label, recipes in SEARCHES.items()
+        },
         model_kwargs=config.model_kwargs(),
     )
 
@@ -325,22 +337,26 @@ def _pooled(cases: Cases, parts: list[tuple[np.ndarray, np.ndarray]], prediction
 
 def _chosen(
     cases: Cases, kind: str, parts: list, score: Callable[[np.ndarray, np.ndarray], float]
-) -> tuple[np.ndarray, list[dict]]:
-    """The predictions of :data:`CANDIDATES` chosen inside each part, and the choices."""
-    candidates = {
-        name: lambda a, b, recipe=recipe: cases.trainer.predict(recipe, kind, [(a, b)])
-        for name, recipe in CANDIDATES.items()
-    }
-    predicted, selections = nested(
-        candidates,
-        parts,
-        cases.groups,
-        list(cases.labels),
-        score,
-        folds=cases.config.inner_folds,
-        seed=cases.seed,
-    )
-    return predicted, [asdict(selection) for selection in selections]
+) -> tuple[dict[str, np.ndarray], dict[str, list[dict]]]:
+    """Each search of :data:`SEARCHES`: the predictions of the candidate chosen inside each
+    part, and the choices."""
+    predictions, choices = {}, {}
+    for label, recipes in SEARCHES.items():
+        candidates = {
+            name: lambda a, b, recipe=recipe: cases.trainer.predict(recipe, kind, [(a, b)])
+            for name, recipe in recipes.items()
+        }
+        predictions[label], selections = nested(
+            candidates,
+            parts,
+            cases.groups,
+            list(cases.labels),
+            score,
+            folds=cases.config.inner_folds,
+            seed=cases.seed,
+        )
+        choices[label] = [asdict(selection) for selection in selections]
+    return predictions, choices
 
 
 def _classical(cases: Cases, parts: list) -> np.ndarray:
@@ -376,12 +392,13 @@ def _diagnosis(cases: Cases, parts: list, *, choose: bool) -> dict:
         probabilities[label] = cases.trainer.predict(recipe, "diagnosis", parts)
     selection = None
     if choose:
-        probabilities[CHOSEN], selection = _chosen(
+        chosen, selection = _chosen(
             cases,
             "diagnosis",
             parts,
             lambda idx, p: balanced_accuracy_score(cases.labels[idx], p.argmax(axis=1)),
         )
+        probabilities |= chosen
     predicted = {label: p.argmax(axis=1) for label, p in probabilities.items()}
     n_boot, seed = cases.config.bootstrap, cases.seed
     return _pooled(
@@ -437,9 +454,10 @@ def _ejection_fraction(cases: Cases, trained: np.ndarray, official: list) -> dic
     predictions = {MEAN: np.concatenate([np.full(len(b), cases.ef[a].mean()) for a, b in parts])}
     for label, recipe in FIXED.items():
         predictions[label] = cases.trainer.predict(recipe, "ef", parts)
-    predictions[CHOSEN], selection = _chosen(
+    chosen, selection = _chosen(
         cases, "ef", parts, lambda idx, p: -float(np.mean(np.abs(cases.ef[idx] - p)))
     )
+    predictions |= chosen
     n_boot, seed = cases.config.bootstrap, cases.seed
     mae = lambda i, p: -float(np.mean(np.abs(ef[i] - p[i])))  # noqa: E731
     return {
@@ -464,7 +482,7 @@ def _report_diagnosis(
             f"{n_boot} resamples); per class: sensitivity and specificity.",
         )
         record.table(_diagnosis_rows(result, published if split == "official" else (), stand_in))
-        shown = [m for m in (CLASSICAL, "static (ED frame)", CHOSEN) if m in result["scores"]]
+        shown = [m for m in (CLASSICAL, STATIC_CHOSEN, CHOSEN) if m in result["scores"]]
         record.table(class_rows({m: result["scores"][m] for m in shown}, result["classes"]))
         _report_choices(record, result, "balanced accuracy", "balanced accuracy", n_boot)
     split = next(iter(diagnosis))
@@ -493,9 +511,9 @@ def _report_choices(
         record.table(
             [{"difference": name, metric: _interval(v)} for name, v in differences.items()]
         )
-    if result["selection"]:
+    for label, selections in (result["selection"] or {}).items():
         record.text(
-            f"'{CHOSEN}': each candidate's {scored} in the inner cross-validation of each "
+            f"'{label}': each candidate's {scored} in the inner cross-validation of each "
             "part's training patients (out-of-fold predictions pooled); the chosen one is "
             "trained on all of them and scored once on the part's test patients."
         )
@@ -503,7 +521,7 @@ def _report_choices(
             [
                 {"part": k, "chosen": s["chosen"]}
                 | {name: f"{abs(v):.3f}" for name, v in s["scores"].items()}
-                for k, s in enumerate(result["selection"])
+                for k, s in enumerate(selections)
             ]
         )
 
@@ -524,7 +542,7 @@ def _report_ef(record: BenchRecord, ef: dict, n_boot: int) -> None:
     record.table(agreement_rows(ef["scores"]))
     _report_choices(record, ef, "MAE reduction [EF points]", "MAE [EF points]", n_boot)
     predictions = {label: np.array(values) for label, values in ef["predictions"].items()}
-    shown = [m for m in ("static (ED frame)", "ConvLSTM", CHOSEN) if m in predictions]
+    shown = [m for m in (STATIC_CHOSEN, "ConvLSTM", CHOSEN) if m in predictions]
     record.figure(
         bland_altman_figure(predictions["ef"], {m: predictions[m] for m in shown}),
         "bland_altman.png",

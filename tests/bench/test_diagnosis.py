@@ -18,7 +18,6 @@ from sklearn.metrics import (
 )
 
 from seqimaging.bench.diagnosis import (
-    CANDIDATES,
     CHOSEN,
     CLASSICAL,
     FIXED,
@@ -26,6 +25,7 @@ from seqimaging.bench.diagnosis import (
     MEAN,
     PAIRS,
     PUBLISHED_ACDC,
+    SEARCHES,
 )
 from seqimaging.bench.record import STAND_IN_WARNING
 from seqimaging.cli import main
@@ -67,7 +67,7 @@ def test_every_metric_has_an_interval_and_equals_scikit_learn(bench, request):
         classes, predictions = split["classes"], split["predictions"]
         y = np.array(predictions["label"])
         assert len(y) == split["test_patients"] and len(set(predictions["id"])) == len(y)
-        chosen = {CHOSEN} if name == "official" else set()  # chosen inside the official split
+        chosen = set(SEARCHES) if name == "official" else set()  # chosen inside the official split
         assert set(split["scores"]) == {MAJORITY, CLASSICAL, *FIXED} | chosen
         balanced = {k: v["balanced_accuracy"][0] for k, v in split["scores"].items()}
         _check_differences(split["differences"], balanced)
@@ -101,7 +101,7 @@ def test_every_metric_has_an_interval_and_equals_scikit_learn(bench, request):
                 assert scores["specificity"][name][0] == pytest.approx(specificity[c])
     ef = result["ejection_fraction"]
     reference = np.array(ef["predictions"]["ef"])
-    assert ef["split"] == "official" and set(ef["scores"]) == {MEAN, *FIXED, CHOSEN}
+    assert ef["split"] == "official" and set(ef["scores"]) == {MEAN, *FIXED, *SEARCHES}
     _check_differences(ef["differences"], {k: -v["mae"][0] for k, v in ef["scores"].items()})
     for label, scores in ef["scores"].items():
         predicted = np.array(ef["predictions"][label])
@@ -125,14 +125,16 @@ def _check_differences(differences: dict, values: dict[str, float]) -> None:
 
 @pytest.mark.parametrize("bench", ["acdc", "mnms"])
 def test_settings_are_chosen_inside_the_training_patients_only(bench, request):
-    _, result = request.getfixturevalue(bench)
+    folder, result = request.getfixturevalue(bench)
     official = result["diagnosis"]["official"]
-    (selection,) = official["selection"]  # one part: the official split
-    assert selection["chosen"] in CANDIDATES and set(selection["scores"]) == set(CANDIDATES)
+    assert set(official["selection"]) == set(SEARCHES)
+    for label, candidates in SEARCHES.items():
+        (selection,) = official["selection"][label]  # one part: the official split
+        assert selection["chosen"] in candidates and set(selection["scores"]) == set(candidates)
+        (ef_selection,) = result["ejection_fraction"]["selection"][label]
+        assert all(score <= 0 for score in ef_selection["scores"].values())  # minus the MAE
     assert result["diagnosis"]["cross_validation"]["selection"] is None
-    (ef_selection,) = result["ejection_fraction"]["selection"]
-    assert all(score <= 0 for score in ef_selection["scores"].values())  # minus the MAE
-    report = (request.getfixturevalue(bench)[0] / "results.md").read_text()
+    report = (folder / "results.md").read_text()
     assert f"'{CHOSEN}': each candidate's balanced accuracy in the inner" in report
 
 
