@@ -28,7 +28,7 @@ ALLOWED = {  # unit → the units it may import besides itself
     "geo": CONTRACT,
     "data": CONTRACT,
     "models": BASE,
-    "evaluation": BASE,
+    "evaluation": BASE | {"splits"},  # choosing settings by cross-validation needs folds
     "report": CONTRACT | {"evaluation"},
     "tasks": BASE | {"sample", "data", "models", "evaluation"},
     # faces: each uses the layers below, never another face ...
