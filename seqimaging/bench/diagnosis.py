@@ -75,7 +75,7 @@ from tempfile import TemporaryDirectory
 import numpy as np
 from sklearn.metrics import balanced_accuracy_score
 
-from seqimaging.bench.recipes import FULL, PHASES, QUICK, DiagnosisConfig, Recipe, Trainer
+from seqimaging.bench.recipes import FULL, PHASES, QUICK, DiagnosisConfig, Recipe, RecipeRunner
 from seqimaging.bench.record import BenchOptions, BenchRecord
 from seqimaging.data import InMemory
 from seqimaging.evaluation import bootstrap_cases, diagnosis_scores, ef_scores
@@ -197,7 +197,7 @@ class Cases:
     ef: np.ndarray
     features: np.ndarray | None
     classes: list[str]
-    trainer: Trainer
+    runner: RecipeRunner
     config: DiagnosisConfig
     seed: int
 
@@ -315,7 +315,7 @@ def _cases(
         ef=np.array([np.nan if r.target is None else r.target[0] for r in records]),
         features=None if any(m is None for m in masks) else feature_matrix(masks),
         classes=classes,
-        trainer=Trainer(samples, classes, config, options.seed, folder, options.device),
+        runner=RecipeRunner(samples, classes, config, options.seed, folder, options.device),
         config=config,
         seed=options.seed,
     )
@@ -343,7 +343,7 @@ def _chosen(
     predictions, choices = {}, {}
     for label, recipes in SEARCHES.items():
         candidates = {
-            name: lambda a, b, recipe=recipe: cases.trainer.predict(recipe, kind, [(a, b)])
+            name: lambda a, b, recipe=recipe: cases.runner.predict(recipe, kind, [(a, b)])
             for name, recipe in recipes.items()
         }
         predictions[label], selections = nested(
@@ -389,7 +389,7 @@ def _diagnosis(cases: Cases, parts: list, *, choose: bool) -> dict:
     if cases.features is not None:
         probabilities[CLASSICAL] = _classical(cases, parts)
     for label, recipe in FIXED.items():
-        probabilities[label] = cases.trainer.predict(recipe, "diagnosis", parts)
+        probabilities[label] = cases.runner.predict(recipe, "diagnosis", parts)
     selection = None
     if choose:
         chosen, selection = _chosen(
@@ -453,7 +453,7 @@ def _ejection_fraction(cases: Cases, trained: np.ndarray, official: list) -> dic
     ef = np.concatenate([cases.ef[b] for _, b in parts])
     predictions = {MEAN: np.concatenate([np.full(len(b), cases.ef[a].mean()) for a, b in parts])}
     for label, recipe in FIXED.items():
-        predictions[label] = cases.trainer.predict(recipe, "ef", parts)
+        predictions[label] = cases.runner.predict(recipe, "ef", parts)
     chosen, selection = _chosen(
         cases, "ef", parts, lambda idx, p: -float(np.mean(np.abs(cases.ef[idx] - p)))
     )

@@ -2,7 +2,7 @@
 phases its samples hold, what its encoder sees, whether it starts pretrained) and the
 fixed sizes of a run (:class:`DiagnosisConfig`).
 
-A recipe is trained by :meth:`Trainer.predict`: one part's training patients → its test
+A recipe is trained by :meth:`RecipeRunner.predict`: one part's training patients → its test
 patients' predictions. A pretrained recipe first trains a ConvLSTM forecaster to predict
 the second half of each training patient's cycle from the first half (every start phase,
 wrapping around the cycle; no labels), then starts the classifier's or regressor's
@@ -108,12 +108,9 @@ class Recipe:
     pretrained: bool = False
     epoch_factor: int = 1
 
-    def builder(self, kind: str) -> str:
-        return self.classifier if kind == "diagnosis" else self.regressor
-
 
 @dataclass
-class Trainer:
+class RecipeRunner:
     """Trains recipes on parts of a cohort's samples (one list per row of :data:`PHASES`,
     the same patients in the same order) and predicts their test patients."""
 

@@ -22,7 +22,9 @@ class CineSampling:
             to ES) is resampled to ``es_at`` phases and diastole to the rest, so that the
             same phase of every patient is the same moment of the contraction whatever
             the heart rate and the timing of ES. Needs ``align_ed`` and a record with ED
-            and ES; ``None`` resamples the cycle evenly.
+            and ES (or ``find_es``); ``None`` resamples the cycle evenly.
+        find_es: where a record has no ES, take the phase that differs most from ED
+            (:func:`farthest_phase`), the end of the contraction.
         spacing: in-plane pixel size in mm to resample to; ``None`` keeps the file's.
         size: crop ``size x size`` pixels around the heart (what moves); ``None`` keeps all.
         percentiles: intensities at these percentiles become 0 and 1 (clipped).
