@@ -186,9 +186,10 @@ def bench_mnms(out: Path, options: BenchOptions) -> dict:
 class Cases:
     """A cohort's patients for one run, training ones first: what every model is scored on.
 
-    ``parts`` are ``(train, test)`` index arrays; ``ef`` is NaN where a patient has no
-    masks; ``features`` (:func:`~seqimaging.medical.features.feature_matrix`) is ``None``
-    unless every patient has masks.
+    The parts of an evaluation are ``(train, test)`` arrays of indices into these lists;
+    ``ef`` is NaN where a patient has no masks; ``features``
+    (:func:`~seqimaging.medical.features.feature_matrix`) is ``None`` unless every patient
+    has masks.
     """
 
     ids: list[str]
