@@ -199,8 +199,14 @@ class Cases:
     features: np.ndarray | None
     classes: list[str]
     runner: RecipeRunner
-    config: DiagnosisConfig
-    seed: int
+
+    @property
+    def config(self) -> DiagnosisConfig:
+        return self.runner.config
+
+    @property
+    def seed(self) -> int:
+        return self.runner.seed
 
     def folds(self, train: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """The outer cross-validation of patients ``train``: folds of whole patients,
@@ -301,24 +307,22 @@ def _cases(
     folder: Path,
 ) -> Cases:
     """The patients' samples for every row of :data:`PHASES`, labels, EF and features."""
+    masks = [cohort.dataset.masks(r) for r in records]  # read once: the EF and the features
+    efs = [None if m is None else m.lv_ejection_fraction() for m in masks]
     records = [
-        replace(r, target=None if (ef := cohort.dataset.ejection_fraction(r)) is None else (ef,))
-        for r in records
+        replace(r, target=None if ef is None else (ef,)) for r, ef in zip(records, efs, strict=True)
     ]
     samples = {
         phases: InMemory(CineDataset(records, config.sampling(phases))).samples for phases in PHASES
     }
-    masks = [cohort.dataset.masks(r) for r in records]
     return Cases(
         ids=[r.id for r in records],
         groups=[r.group or r.id for r in records],
         labels=np.array([r.label for r in records]),
-        ef=np.array([np.nan if r.target is None else r.target[0] for r in records]),
+        ef=np.array([np.nan if ef is None else ef for ef in efs]),
         features=None if any(m is None for m in masks) else feature_matrix(masks),
         classes=classes,
         runner=RecipeRunner(samples, classes, config, options.seed, folder, options.device),
-        config=config,
-        seed=options.seed,
     )
 
 
@@ -460,7 +464,10 @@ def _ejection_fraction(cases: Cases, trained: np.ndarray, official: list) -> dic
     )
     predictions |= chosen
     n_boot, seed = cases.config.bootstrap, cases.seed
-    mae = lambda i, p: -float(np.mean(np.abs(ef[i] - p[i])))  # noqa: E731
+
+    def mae(i: np.ndarray, p: np.ndarray) -> float:  # negated: higher is better, as bacc
+        return -float(np.mean(np.abs(ef[i] - p[i])))
+
     return {
         "split": split,
         **_pooled(

@@ -121,6 +121,14 @@ class RecipeRunner:
     folder: Path  # where the forecasters' checkpoints go
     device: str | None = None
     _forecasters: dict[tuple, Path] = field(default_factory=dict)
+    _without_ef: dict[str, list[dict]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        # some patients have an EF target, some not; a diagnosis batch needs one set of keys
+        self._without_ef = {
+            phases: [{k: v for k, v in s.items() if k != "target"} for s in samples]
+            for phases, samples in self.samples.items()
+        }
 
     def predict(
         self, recipe: Recipe, kind: str, parts: Sequence[tuple[np.ndarray, np.ndarray]]
@@ -128,9 +136,7 @@ class RecipeRunner:
         """``recipe``'s ``kind`` (``"diagnosis"``: class probabilities, ``"ef"``: the EF)
         model of each ``(train, test)`` part of patient indices, trained for the fixed
         epochs on ``train``, predicting ``test``; pooled in order."""
-        samples = self.samples[recipe.phases]
-        if kind == "diagnosis":  # some patients have an EF target, some not: a batch needs one
-            samples = [{k: v for k, v in s.items() if k != "target"} for s in samples]
+        samples = (self._without_ef if kind == "diagnosis" else self.samples)[recipe.phases]
         sample_parts = [([samples[i] for i in a], [samples[i] for i in b]) for a, b in parts]
         predictions = fit_predict(
             lambda train: self._task(recipe, kind, train),

@@ -9,7 +9,7 @@ import numpy as np
 from seqimaging.errors import DataError, DatasetNotFoundError
 from seqimaging.medical.base import CineDataset, CineRecord, parse_number
 from seqimaging.medical.sampling import CineSampling
-from seqimaging.medical.volumes import LABELS, PhaseMasks, lv_ejection_fraction, read_labels
+from seqimaging.medical.volumes import PhaseMasks, read_labels
 
 
 class ACDC(CineDataset):
@@ -97,16 +97,6 @@ class ACDC(CineDataset):
                 f"mask {paths[0].name}, {spacing} mm"
             )
         return PhaseMasks(ed, es, spacing, record.id)
-
-    @classmethod
-    def ejection_fraction(cls, record: CineRecord) -> float | None:
-        """LV EF in % from the ground-truth masks at ED and ES (:meth:`masks`), or ``None``
-        where they are missing."""
-        masks = cls.masks(record)
-        if masks is None:
-            return None
-        lv = LABELS.index("LV")
-        return lv_ejection_fraction(masks.ed == lv, masks.es == lv)
 
     def _record(self, folder: Path) -> CineRecord:
         path = folder / self.cine_pattern.format(patient=folder.name)

@@ -22,6 +22,7 @@ from seqimaging.medical.sampling import (
     resample_cycle,
 )
 from seqimaging.medical.transforms import crop_and_normalise, zoomed_size
+from seqimaging.medical.volumes import PhaseMasks
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,18 @@ class CineDataset(Dataset):
         self.groups = [r.group or r.id for r in chosen]
         labelled = all(r.label is not None for r in chosen)
         self.labels = [r.label for r in chosen] if labelled and chosen else None
+
+    @classmethod
+    def masks(cls, record: CineRecord) -> PhaseMasks | None:
+        """The record's ground-truth masks at ED and ES; ``None`` where there are none (a
+        dataset with masks overrides this)."""
+        return None
+
+    @classmethod
+    def ejection_fraction(cls, record: CineRecord) -> float | None:
+        """LV EF in % from the masks at ED and ES (:meth:`masks`), or ``None`` without them."""
+        masks = cls.masks(record)
+        return None if masks is None else masks.lv_ejection_fraction()
 
     def class_index(self, name: str, column: str, subject: str, where: Path) -> int:
         """The index of class ``name`` in :attr:`class_names`, or a :class:`DataError`

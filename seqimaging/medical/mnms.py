@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from seqimaging.errors import DatasetNotFoundError
 from seqimaging.medical.base import CineDataset, CineRecord, parse_number, read_rows
 from seqimaging.medical.sampling import CineSampling
-from seqimaging.medical.volumes import LABELS, PhaseMasks, lv_ejection_fraction, read_labels
+from seqimaging.medical.volumes import PhaseMasks, read_labels
 
 
 class MnMs(CineDataset):
@@ -114,13 +114,3 @@ class MnMs(CineDataset):
             return None
         (ed, es), spacing = read_labels(path, cls.mask_labels, (record.ed, record.es))
         return PhaseMasks(ed, es, spacing, record.id)
-
-    @classmethod
-    def ejection_fraction(cls, record: CineRecord) -> float | None:
-        """LV EF in % from the masks at the CSV's ED and ES (:meth:`masks`), or ``None``
-        where the subject has no masks."""
-        masks = cls.masks(record)
-        if masks is None:
-            return None
-        lv = LABELS.index("LV")
-        return lv_ejection_fraction(masks.ed == lv, masks.es == lv)

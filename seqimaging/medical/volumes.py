@@ -31,6 +31,11 @@ class PhaseMasks(NamedTuple):
     spacing: tuple[float, float, float]
     source: str = ""
 
+    def lv_ejection_fraction(self) -> float | None:
+        """The LV EF in % of these masks (:func:`lv_ejection_fraction`)."""
+        lv = LABELS.index("LV")
+        return lv_ejection_fraction(self.ed == lv, self.es == lv)
+
 
 def lv_ejection_fraction(ed: np.ndarray, es: np.ndarray) -> float | None:
     """EF in % from LV masks at end-diastole and end-systole: ``100 · (EDV − ESV) / EDV``.
