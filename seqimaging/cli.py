@@ -39,10 +39,79 @@ def _bench(args: argparse.Namespace) -> None:
     benchmark.run(args.out / args.name, kind(**given))
 
 
+def _classify(args: argparse.Namespace) -> None:
+    from seqimaging.inference.classify import classify, given_sampling
+
+    sampling = given_sampling(frames=args.frames, slices=args.slices, size=args.size)
+    out = classify(
+        args.ckpt_path,
+        args.input,
+        args.out,
+        batch_size=args.batch_size,
+        device=args.device,
+        sampling=sampling,
+    )
+    print(out)
+
+
+def _add_classify(commands: argparse._SubParsersAction) -> None:
+    classify = commands.add_parser(
+        "classify",
+        help="class probabilities of unlabelled cines with a trained classifier",
+        description="Classify a folder of 4-D NIfTI cines or a CSV table of cines "
+        "(CineTable) with a ClassificationTask checkpoint; write id, predicted, p_<class>.",
+    )
+    classify.add_argument("--ckpt_path", required=True, help="a ClassificationTask checkpoint")
+    classify.add_argument("--input", required=True, type=Path, help="a folder or a CSV table")
+    classify.add_argument("--out", required=True, type=Path, help="the CSV to write (new)")
+    classify.add_argument("--batch_size", type=int, default=8, help="cines per forward pass")
+    classify.add_argument("--device", default="cpu", help="cpu or cuda")
+    for name in ("frames", "slices", "size"):
+        classify.add_argument(
+            f"--{name}",
+            type=int,
+            help=f"CineSampling.{name} (default the checkpoint's, else CineSampling's)",
+        )
+    classify.set_defaults(func=_classify)
+
+
 def _demo(args: argparse.Namespace) -> None:
     from seqimaging.demo import run_demo
 
     run_demo(args.out, quick=args.quick, seed=args.seed, cache=args.cache)
+
+
+def _forecast(args: argparse.Namespace) -> None:
+    from seqimaging.inference.forecast import forecast
+
+    options = {k: v for k, v in vars(args).items() if k not in ("command", "func")}
+    print(forecast(**options))
+
+
+def _add_forecast(commands: argparse._SubParsersAction) -> None:
+    forecast = commands.add_parser(
+        "forecast",
+        help="forecast the next frames of a whole scene with a trained forecaster",
+        description="Forecast the frames after the end of a series (a zarr or netCDF cube, a "
+        "folder of dated GeoTIFFs, or a radar event folder), over the whole grid in "
+        "overlapping windows, written as a CF cube (.zarr, .nc) or one COG per lead time "
+        "(a folder).",
+    )
+    forecast.add_argument("--ckpt_path", required=True, help="a ForecastTask checkpoint")
+    forecast.add_argument("--input", required=True, type=Path, help="the series to continue")
+    forecast.add_argument("--out", required=True, type=Path, help="OUT.zarr, OUT.nc or a folder")
+    forecast.add_argument("--horizon", type=int, help="frames to forecast (default the model's)")
+    forecast.add_argument("--context", type=int, help="context frames (default the training's)")
+    forecast.add_argument("--patch", type=int, help="window size (default the training patch)")
+    forecast.add_argument("--overlap", type=float, default=0.5, help="window overlap fraction")
+    forecast.add_argument("--block", type=int, default=1024, help="pixels per dask task side")
+    forecast.add_argument("--batch_size", type=int, default=16, help="windows per forward pass")
+    forecast.add_argument("--variable", help="the variable of a cube with several")
+    forecast.add_argument("--radar", help="the network of a radar event folder (fmi, knmi, ...)")
+    forecast.add_argument(
+        "--scheduler", help="threads (default), sync, processes, or a dask.distributed address"
+    )
+    forecast.set_defaults(func=_forecast)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,6 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
     bench.set_defaults(func=_bench)
+    _add_forecast(commands)
+    _add_classify(commands)
     return parser
 
 

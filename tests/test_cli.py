@@ -32,12 +32,29 @@ def in_tmp(tmp_path, monkeypatch):
 
 
 def test_every_task_has_an_example_config():
-    assert {c.stem for c in CONFIGS} == {"classification", "regression", "forecast"}
+    assert {c.stem for c in CONFIGS} == {
+        "classification",
+        "regression",
+        "forecast",
+        "satellite_forecast",
+    }
+
+
+def make_cloud_cube(path: Path) -> None:
+    """The cube ``satellite_forecast.yaml`` reads, made as its header says (fewer frames)."""
+    geo = pytest.importorskip("seqimaging.geo")
+    from seqimaging.geo.synthetic import make_cloud_series
+
+    series = make_cloud_series(path.parent / "cloud_series", n_frames=12)
+    cube = geo.read_stack(series).sel(band=["reflectance"])
+    geo.save_cube(geo.min_max_scaled(cube), path)
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.stem)
 def test_example_config_runs_fast_dev_run(in_tmp, config):
+    if config.stem == "satellite_forecast":
+        make_cloud_cube(in_tmp / "runs" / "cloud_cube.zarr")
     main(["fit", "--config", str(config), "--trainer.fast_dev_run=true"])
     checkpoints = list((in_tmp / "runs").rglob("*.ckpt"))
     assert checkpoints, "fit saved no checkpoint"
@@ -130,3 +147,35 @@ def test_bench_root_that_is_not_a_folder_is_a_clear_error(tmp_path, capsys):
         )
     assert exit_info.value.code == 2
     assert f"--root {tmp_path / 'missing'} is not a folder" in capsys.readouterr().err
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_best_checkpoint_predict_and_config_kept(in_tmp):
+    config = str(CONFIGS[0])
+    small = [
+        "--trainer.max_epochs=1",
+        "--trainer.limit_train_batches=2",
+        "--trainer.limit_val_batches=1",
+    ]
+    main(["fit", "--config", config, *small])
+    (run,) = (in_tmp / "runs").iterdir()
+    fitted = (run / "config.yaml").read_bytes()
+    (best,) = (run / "checkpoints").glob("best-*.ckpt")
+    main(["test", "--config", config, "--ckpt_path", "best", "--trainer.limit_test_batches=1"])
+    assert [p.name for p in (in_tmp / "runs").iterdir()] == [run.name]
+    assert "test/balanced_accuracy" in (run / "report.md").read_text()
+    for _ in range(2):
+        main(["predict", "--config", config, "--ckpt_path", "best"])
+    assert (run / "config.yaml").read_bytes() == fitted
+    assert {"config-test.yaml", "config-predict.yaml", "config-predict-2.yaml"} <= {
+        p.name for p in run.iterdir()
+    }
+    assert (run / "predictions.pt").is_file() and (run / "predictions-2.pt").is_file()
+    assert best.is_file()
+
+
+def test_best_without_runs_is_a_clear_error(in_tmp, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["test", "--config", str(CONFIGS[0]), "--ckpt_path", "best"])
+    assert exit_info.value.code == 2
+    assert "--ckpt_path best: no runs/<run>/checkpoints/best-*.ckpt" in capsys.readouterr().err

@@ -31,13 +31,14 @@ ALLOWED = {  # unit → the units it may import besides itself
     "evaluation": BASE | {"splits"},  # choosing settings by cross-validation needs folds
     "report": CONTRACT | {"evaluation"},
     "tasks": BASE | {"sample", "data", "models", "evaluation"},
+    "inference": CONTRACT | {"data", "medical", "geo", "models", "tasks"},  # trained models applied
     # faces: each uses the layers below, never another face ...
     "demo": CONTRACT | {"data", "medical", "geo", "models", "evaluation", "report", "tasks"},
     "bench": CONTRACT
-    | {"data", "medical", "geo", "models", "evaluation", "report", "tasks", "testing"},
+    | {"data", "medical", "geo", "models", "evaluation", "report", "tasks", "testing", "inference"},
     "training_cli": BASE | {"report", "tasks"},
     # ... except the command line, which only dispatches to them
-    "cli": BASE | {"demo", "bench", "training_cli"},
+    "cli": BASE | {"demo", "bench", "training_cli", "inference"},
 }
 NO_LIGHTNING = {"sample", "splits", "transforms", "testing", "medical", "geo", "models"}
 

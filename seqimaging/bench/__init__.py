@@ -74,6 +74,11 @@ BENCHMARKS: Choices[Benchmark] = Choices("benchmark", {
         "synthetic 10 → 10 forecasting at 64×64 in OpenSTL's metric conventions",
         reads_data=False,
     ),
+    "whole-scene": Benchmark(
+        "seqimaging.bench.whole_scene",
+        "whole-scene forecasts (OPERA composite, a 10980² tile): wall time, windows/s against "
+        "the model's batch rate, peak RSS; 1 process and a 2-worker LocalCluster",
+    ),
     "convlstm-speed": Benchmark(
         "seqimaging.bench.convlstm_speed",
         "ConvLSTM training and inference speed and memory against torchgeo's, same weights",

@@ -1,8 +1,10 @@
 """Training windows cut from a ``(time, band, y, x)`` cube, as samples of the contract."""
 
+import math
 import numbers
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,7 +13,8 @@ import xarray as xr
 from torch.utils.data import Dataset
 
 from seqimaging.errors import DataError, SeqImagingError
-from seqimaging.geo.cube import check_times
+from seqimaging.geo.cube import check_times, open_cube
+from seqimaging.geo.stack import read_stack
 from seqimaging.sample import window_sample
 from seqimaging.splits import split_groups
 
@@ -63,6 +66,9 @@ class CubeWindows(Dataset):
     Args:
         cube: ``(time, band, y, x)`` DataArray, NaN where invalid (e.g. from
             :func:`seqimaging.geo.read_stack`); lazy cubes are read window by window.
+            Or a path (as in a YAML config): a ``.zarr`` store or ``.nc`` file, opened
+            with :func:`~seqimaging.geo.cube.open_cube`, or a folder of dated rasters,
+            read with :func:`~seqimaging.geo.stack.read_stack`.
         context: frames of input.
         horizon: frames to forecast after them; 0 for classification windows.
         patch: patch size in pixels, at most the region's shorter side; default the
@@ -79,7 +85,8 @@ class CubeWindows(Dataset):
         transform: a function applied to each sample.
 
     Raises:
-        DataError: a cube without ``(time, band, y, x)`` dims, with a size 0, with times
+        DataError: a path that is none of those, or cannot be read; a cube without
+            ``(time, band, y, x)`` dims, with a size 0, with times
             that are not increasing datetime64 dates
             (:func:`~seqimaging.geo.cube.check_times`), or with no window valid enough.
         SeqImagingError: an argument out of its range; the message names it and the range.
@@ -95,7 +102,7 @@ class CubeWindows(Dataset):
 
     def __init__(
         self,
-        cube: xr.DataArray,
+        cube: xr.DataArray | str | Path,
         context: int,
         horizon: int = 0,
         patch: int | None = None,
@@ -110,7 +117,7 @@ class CubeWindows(Dataset):
         name: str = "cube",
         transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
-        source = cube.encoding.get("source", f"cube {name!r}")
+        cube, source = _as_cube(cube, name)
         _check_cube(cube, source)
         context, horizon, time_stride = _time_steps(
             cube.sizes["time"], context, horizon, time_stride
@@ -125,6 +132,8 @@ class CubeWindows(Dataset):
         self.patch, self.time_stride, self.time_unit = (patch_h, patch_w), time_stride, time_unit
         self.random_patches, self.labels_by, self.transform = random_patches, labels, transform
         self.settings = {"stride": stride, "min_valid": min_valid}
+        self._region_size = region_h, region_w
+        self._counts: tuple[np.ndarray, int, int] | None = None
         self.regions = {
             r.name: r for r in _tile(height, width, region_h, region_w, self.patch, name)
         }
@@ -138,41 +147,96 @@ class CubeWindows(Dataset):
         self.groups = [w.region for w in self.windows]
         self.labels = None if labels is None else [self._label(w) for w in self.windows]
 
+    def data_settings(self) -> dict[str, Any]:
+        """What a model trained on these windows expects of new data, recorded in its
+        checkpoints: ``context``, ``horizon``, ``patch`` (pixels), ``time_step_s`` (the
+        median step between a window's frames, seconds) and ``bands``."""
+        times = self.cube["time"].values
+        step = np.median(np.diff(times)) * self.time_stride if len(times) > 1 else None
+        bands = self.cube["band"].values if "band" in self.cube.coords else []
+        return {
+            "context": self.context,
+            "horizon": self.horizon,
+            "patch": self.patch[0],
+            "time_step_s": None if step is None else float(step / np.timedelta64(1, "s")),
+            "bands": [str(b) for b in bands],
+        }
+
     @property
     def span(self) -> int:
         """Frames a window covers, from its first to its last, inclusive."""
         return (self.context + self.horizon - 1) * self.time_stride + 1
 
-    def _positions(self, region: Region) -> list[tuple[int, int]]:
-        """Top-left pixels of the grid patches inside ``region``."""
-        if self.random_patches:
-            return [(region.top, region.left)]
+    def _boxes(self, regions: list[Region]) -> tuple[np.ndarray, ...]:
+        """Every patch box of ``regions``, in order (region, then rows, then columns):
+        its region's index in ``regions``, top, left, height and width."""
         step, (ph, pw) = self.settings["stride"], self.patch
-        return [
-            (region.top + dy, region.left + dx)
-            for dy in range(0, region.height - ph + 1, step)
-            for dx in range(0, region.width - pw + 1, step)
-        ]
+        parts = []
+        for index, region in enumerate(regions):
+            if self.random_patches:
+                rows, cols = np.array([region.top]), np.array([region.left])
+                h, w = region.height, region.width
+            else:
+                rows = region.top + np.arange(0, region.height - ph + 1, step)
+                cols = region.left + np.arange(0, region.width - pw + 1, step)
+                h, w = ph, pw
+            n = len(rows) * len(cols)
+            tops, lefts = np.repeat(rows, len(cols)), np.tile(cols, len(rows))
+            parts.append((np.full(n, index), tops, lefts, np.full(n, h), np.full(n, w)))
+        return tuple(np.concatenate(column).astype(np.int64) for column in zip(*parts, strict=True))
+
+    def _integral(self) -> tuple[np.ndarray, int, int]:
+        """Valid-pixel counts summed from the top-left corner over cells of ``cy × cx``
+        pixels, ``[time, rows + 1, cols + 1]``, with the cells' size.
+
+        Every box edge (region tops, grid steps, patch sides) is a multiple of the cell
+        size, except the image's own bottom and right edges, which end the last (padded)
+        cell; the cube is read once, in one block reduction, and the result kept for
+        :meth:`split`.
+        """
+        if self._counts is None:
+            (ph, pw), step = self.patch, self.settings["stride"]
+            height, width = self.cube.sizes["y"], self.cube.sizes["x"]
+            region_h, region_w = self._region_size
+            cy = math.gcd(step, ph, region_h if region_h < height else 0)
+            cx = math.gcd(step, pw, region_w if region_w < width else 0)
+            valid = self.cube.notnull().all("band")
+            pad = {"y": (0, -height % cy), "x": (0, -width % cx)}
+            if any(after for _, after in pad.values()):
+                valid = valid.pad(pad, constant_values=False)
+            cells = np.asarray(valid.coarsen(y=cy, x=cx).sum().values, dtype=np.int64)
+            counts = np.zeros((cells.shape[0], cells.shape[1] + 1, cells.shape[2] + 1), np.int64)
+            np.cumsum(np.cumsum(cells, axis=1), axis=2, out=counts[:, 1:, 1:])
+            self._counts = counts, cy, cx
+        return self._counts
 
     def _valid_windows(self, regions: list[Region]) -> list[Window]:
-        """Every (region, patch, start) window valid enough, read lazily in one pass."""
-        valid = self.cube.notnull().all("band")
-        boxes = []
-        for region in regions:
-            for top, left in self._positions(region):
-                h, w = (region.height, region.width) if self.random_patches else self.patch
-                boxes.append((region, top, left, h, w))
-        fractions = xr.concat(
-            [valid[:, y : y + h, x : x + w].mean(("y", "x")) for _, y, x, h, w in boxes],
-            dim="box",
-        ).values
+        """Every (region, patch, start) window valid enough, from one read of the cube."""
+        if not regions:
+            return []
+        index, tops, lefts, heights, widths = self._boxes(regions)
+        counts, cy, cx = self._integral()
+        y0, y1 = -(-tops // cy), -(-(tops + heights) // cy)  # cells, the last one padded
+        x0, x1 = -(-lefts // cx), -(-(lefts + widths) // cx)
+        inside = counts[:, y1, x1] - counts[:, y0, x1] - counts[:, y1, x0] + counts[:, y0, x0]
+        fractions = inside.T / (heights * widths)[:, None]  # [box, time], as a mean would
         steps = np.arange(self.context + self.horizon) * self.time_stride
-        windows = []
-        for (region, top, left, _, _), fraction in zip(boxes, fractions, strict=True):
-            for start in range(self.cube.sizes["time"] - self.span + 1):
-                if fraction[start + steps].mean() >= self.settings["min_valid"]:
-                    windows.append(Window(region.name, top, left, start))
-        return windows
+        frames = np.arange(self.cube.sizes["time"] - self.span + 1)[:, None] + steps
+        boxes, starts = [], []
+        chunk = max(1, 2**22 // frames.size)  # boxes at a time: a bounded [box, start, step]
+        for first in range(0, len(fractions), chunk):
+            means = fractions[first : first + chunk][:, frames].mean(axis=-1)
+            box, start = np.nonzero(means >= self.settings["min_valid"])
+            boxes.append(box + first)
+            starts.append(start)
+        box, start = np.concatenate(boxes), np.concatenate(starts)
+        names = [regions[i].name for i in index[box].tolist()]
+        return [
+            Window(name, top, left, s)
+            for name, top, left, s in zip(
+                names, tops[box].tolist(), lefts[box].tolist(), start.tolist(), strict=True
+            )
+        ]
 
     def _label(self, window: Window) -> int:
         if isinstance(self.labels_by, Mapping):
@@ -243,6 +307,27 @@ class CubeWindows(Dataset):
         out.groups = [w.region for w in out.windows]
         out.labels = None if self.labels_by is None else [out._label(w) for w in out.windows]
         return out
+
+
+def _as_cube(cube: Any, name: str) -> tuple[xr.DataArray, str]:
+    """``cube``, or the cube at a path, with a name for messages."""
+    if isinstance(cube, xr.DataArray):
+        return cube, cube.encoding.get("source", f"cube {name!r}")
+    if not isinstance(cube, str | Path):
+        raise DataError(
+            f"cube: got a {type(cube).__name__}; expected a (time, band, y, x) DataArray "
+            "or the path of one"
+        )
+    path = Path(cube)
+    if path.suffix in (".zarr", ".nc"):
+        return open_cube(path), str(path)
+    if path.is_dir():
+        return read_stack(path), str(path)
+    found = "a file" if path.exists() else "nothing"
+    raise DataError(
+        f"cube={str(path)!r}: found {found} there; expected a .zarr store or .nc file "
+        "(opened with open_cube) or a folder of dated rasters (read with read_stack)"
+    )
 
 
 def _check_cube(cube: xr.DataArray, source: str) -> None:

@@ -21,6 +21,7 @@ def tiled_forecast(
     *,
     overlap: float = 0.5,
     batch_size: int = 16,
+    horizon: int | None = None,
 ) -> Tensor:
     """The forecast ``[1, K, C, H, W]`` of one context ``[T, C, H, W]`` over its whole grid.
 
@@ -31,6 +32,7 @@ def tiled_forecast(
         patch: window size in pixels (the training patch size).
         overlap: overlap of neighbouring windows, as a fraction of ``patch``.
         batch_size: windows per forward pass.
+        horizon: frames to forecast; default the model's own.
     """
     inferers = require("monai.inferers", extra="medical")
     steps, channels = frames.shape[:2]
@@ -39,7 +41,7 @@ def tiled_forecast(
     def predict(windows: Tensor) -> Tensor:  # [N, T·C + T, p, p] → [N, K·C, p, p]
         context = windows[:, : steps * channels].unflatten(1, (steps, channels))
         valid = windows[:, steps * channels :, None] > 0.5
-        return model(context, mask=valid).flatten(1, 2).contiguous()
+        return model(context, mask=valid, horizon=horizon).flatten(1, 2).contiguous()
 
     with torch.no_grad():
         blended = inferers.sliding_window_inference(

@@ -105,3 +105,22 @@ def model_from_hyperparameters(hparams: dict[str, Any], where: str) -> nn.Module
         if key in hparams and parameter.kind is not parameter.VAR_KEYWORD
     }
     return builder(**fixed, **(hparams.get("model_kwargs") or {}))
+
+
+def model_from_checkpoint(checkpoint: dict[str, Any], where: str) -> nn.Module:
+    """The model of a task's loaded checkpoint, rebuilt from its hyperparameters
+    (:func:`model_from_hyperparameters`) with its trained weights; ``where`` names the
+    file in errors (a :class:`ShapeError` when the weights do not fit)."""
+    model = model_from_hyperparameters(checkpoint.get("hyper_parameters") or {}, where)
+    weights = {
+        key.removeprefix("model."): value
+        for key, value in checkpoint.get("state_dict", {}).items()
+        if key.startswith("model.")
+    }
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as err:
+        raise ShapeError(
+            f"{where}: its weights do not fit the model its hyperparameters describe: {err}"
+        ) from err
+    return model

@@ -18,8 +18,8 @@ from torchmetrics import MetricCollection
 from seqimaging.choices import Choices
 from seqimaging.errors import DataError, SeqImagingError
 from seqimaging.models import build_model
-from seqimaging.models.transfer import model_from_hyperparameters, transfer_parts
-from seqimaging.tasks.checkpoints import CheckpointError, load_checkpoint
+from seqimaging.models.transfer import model_from_checkpoint, transfer_parts
+from seqimaging.tasks.checkpoints import load_checkpoint
 
 
 class NonFiniteLossError(SeqImagingError, FloatingPointError):
@@ -184,6 +184,11 @@ class SequenceTask(LightningModule, ABC):
             start fresh. Read once, here: it is not a hyperparameter, so this task's own
             checkpoints load without it; they record it under ``"init_from"``.
 
+    Checkpoints also record the task's class under ``"task"`` (as LightningCLI's
+    ``_class_path`` does, for fits without it), and, under ``"data"``, the training data's own description
+    (``dataset.data_settings()`` where the data module's dataset has one), which
+    ``seqimaging forecast`` checks new data against.
+
     Gradient clipping, precision (``"bf16-mixed"``), devices and seeds are the
     Trainer's and ``seed_everything``'s, as Lightning users expect.
     """
@@ -227,30 +232,34 @@ class SequenceTask(LightningModule, ABC):
             else build_model(model, **self.model_arguments(), **(model_kwargs or {}))
         )
         self.init_from = None if init_from is None else self._start_from(Path(init_from))
+        self.data_settings: dict[str, Any] = {}
         self.val_metrics = self.configure_metrics().clone(prefix="val/")
         self.test_metrics = self.val_metrics.clone(prefix="test/")
         self.last_metrics: dict[str, Tensor] = {}
 
     def _start_from(self, path: Path) -> dict[str, Any]:
         """Copy the shared parts of the model in checkpoint ``path`` into this task's."""
-        checkpoint = load_checkpoint(path)
-        source = model_from_hyperparameters(checkpoint.get("hyper_parameters") or {}, str(path))
-        weights = {
-            key.removeprefix("model."): value
-            for key, value in checkpoint.get("state_dict", {}).items()
-            if key.startswith("model.")
-        }
-        try:
-            source.load_state_dict(weights)
-        except RuntimeError as err:
-            raise CheckpointError(
-                f"{path}: its weights do not fit the model its hyperparameters describe: {err}"
-            ) from err
+        source = model_from_checkpoint(load_checkpoint(path), str(path))
         return {"path": str(path), "parts": transfer_parts(source, self.model, where=str(path))}
 
+    def on_fit_start(self) -> None:
+        """Note what the training data is (``dataset.data_settings()``, e.g. a
+        :class:`~seqimaging.geo.CubeWindows`' context, patch and time step), for the
+        checkpoints: applying the model to new data checks against it."""
+        dataset = getattr(self.trainer.datamodule, "dataset", None)
+        describe = getattr(dataset, "data_settings", None)
+        if callable(describe):
+            self.data_settings = describe()
+
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["task"] = f"{type(self).__module__}.{type(self).__qualname__}"
         if self.init_from is not None:
             checkpoint["init_from"] = self.init_from
+        if self.data_settings:
+            checkpoint["data"] = self.data_settings
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.data_settings = checkpoint.get("data") or {}
 
     def check_arguments(self) -> None:
         """Checks of the hyperparameters beyond :attr:`choices` and :attr:`limits`, before

@@ -120,3 +120,65 @@ def test_lazy_cube_windows_equal_the_loaded_cube(series):
         assert torch.equal(a[3][key], b[3][key])
     assert a[0]["meta"]["crs"] == lazy.attrs["crs"]
     assert a[0]["meta"]["transform"][2] == lazy.attrs["transform"][2]
+
+
+def _reference_windows(cube, context, horizon, patch, stride, time_stride, region, random, low):
+    """(region, top, left, start) of every window, by brute force over the patch boxes."""
+    valid = np.isfinite(cube.values).all(axis=1)
+    frames, height, width = valid.shape
+    side_h, side_w = min(region or height, height), min(region or width, width)
+    steps = np.arange(context + horizon) * time_stride
+    out = []
+    for row, top in enumerate(range(0, height, side_h)):
+        for col, left in enumerate(range(0, width, side_w)):
+            h, w = min(side_h, height - top), min(side_w, width - left)
+            if h < patch or w < patch:
+                continue
+            boxes = (
+                [(top, left, h, w)]
+                if random
+                else [
+                    (top + dy, left + dx, patch, patch)
+                    for dy in range(0, h - patch + 1, stride)
+                    for dx in range(0, w - patch + 1, stride)
+                ]
+            )
+            for y, x, bh, bw in boxes:
+                fraction = valid[:, y : y + bh, x : x + bw].mean(axis=(1, 2))
+                for start in range(frames - steps[-1]):
+                    if fraction[start + steps].mean() >= low:
+                        out.append((f"cube/r{row}c{col}", y, x, start))
+    return out
+
+
+@pytest.mark.parametrize(
+    "frames, height, width, context, horizon, patch, stride, time_stride, region, random, low",
+    [
+        (8, 37, 29, 2, 1, 5, 3, 2, 13, False, 0.5),  # partial regions at both edges
+        (8, 37, 29, 2, 1, 5, 5, 1, 13, True, 0.4),
+        (6, 30, 41, 3, 0, 7, 2, 1, None, False, 0.6),
+        (6, 30, 41, 1, 2, 4, 6, 2, 10, False, 0.0),  # stride above patch
+        (9, 24, 24, 4, 1, 6, 4, 1, 12, False, 0.8),
+        (9, 25, 19, 2, 2, 3, 1, 2, 8, True, 0.55),
+    ],
+)
+@pytest.mark.parametrize("lazy", [False, True])
+def test_windows_equal_a_brute_force_reference(
+    lazy, frames, height, width, context, horizon, patch, stride, time_stride, region, random, low
+):
+    rng = np.random.default_rng(frames * height + width)
+    values = rng.random((frames, 2, height, width)).astype(np.float32)
+    values[rng.random(values.shape) < 0.12] = np.nan
+    values[2, :, : height // 2] = np.nan  # a frame half cloud
+    days = np.datetime64("2024-01-01") + np.arange(frames) * np.timedelta64(1, "D")
+    cube = xr.DataArray(values, dims=("time", "band", "y", "x"), coords={"time": days})
+    if lazy:
+        cube = cube.chunk({"time": 1, "y": 11, "x": 7})
+    args = (context, horizon, patch, stride, time_stride, region, random, low)
+    expected = _reference_windows(cube, *args)
+    assert expected  # some windows, and (low > 0) some skipped, for a meaningful check
+    windows = CubeWindows(
+        cube, context, horizon, patch, stride, time_stride,
+        region=region, random_patches=random, min_valid=low,
+    )  # fmt: skip
+    assert [(w.region, w.top, w.left, w.start) for w in windows.windows] == expected

@@ -23,7 +23,7 @@ def test_tiled_forecast_blends_windows_of_the_patch_size():
     seen = []
 
     class Recorder(torch.nn.Module):
-        def forward(self, frames, mask=None):
+        def forward(self, frames, mask=None, horizon=None):
             seen.append(frames.shape[-2:])
             return frames[:, -1:]
 

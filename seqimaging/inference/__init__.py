@@ -1,0 +1,1 @@
+"""Applying trained models to users' data: whole-scene forecasts, classification of cines."""
