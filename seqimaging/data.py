@@ -273,13 +273,13 @@ class InMemory(Dataset):
     """Every sample of ``dataset``, built once and kept: for small data without augmentation.
 
     Reading and resampling a cine or cutting a window can cost more than a training step;
-    this pays it once. ``labels``, ``groups`` and ``class_names`` are passed through when
-    the dataset has them.
+    this pays it once. ``labels``, ``groups``, ``class_names`` and ``data_settings`` are
+    passed through when the dataset has them.
     """
 
     def __init__(self, dataset: Dataset) -> None:
         self.samples = [dataset[i] for i in range(len(dataset))]
-        for name in ("labels", "groups", "class_names"):
+        for name in ("labels", "groups", "class_names", "data_settings"):
             setattr(self, name, getattr(dataset, name, None))
 
     def __len__(self) -> int:

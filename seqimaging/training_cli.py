@@ -17,7 +17,9 @@ Defaults, each overridable in the YAML:
 - ``test`` writes ``report.md`` with the metrics and figures to the run folder
   (:class:`~seqimaging.report.TestReport`), ``predict`` writes ``predictions.pt``.
 
-``--ckpt_path last`` takes the newest run's ``last.ckpt`` under the logs' folder, and any
+``--ckpt_path last`` takes the newest run's ``last.ckpt`` under the logs' folder, ``best``
+its best checkpoint (the ``best_model_path`` recorded in ``last.ckpt``, else the newest
+``best-*.ckpt``), and any
 ``--ckpt_path runs/<run>/checkpoints/<file>.ckpt`` that run's checkpoint; ``fit`` then
 resumes in that run's folder, and ``validate``, ``test`` and ``predict`` write there too,
 so a run's logs, report and predictions stay together.
@@ -65,6 +67,9 @@ CSV_LOGGER = "seqimaging.tasks.logs.ResumableCSVLogger"
 LIGHTNING_KEYS = ("_class_path", "_instantiator")
 """Hyperparameter entries Lightning adds to a checkpoint, not settings of the task."""
 
+FROM_DATA = ("class_names",)
+"""Task settings that fit fills in from the data when the config leaves them ``None``."""
+
 
 def newest_last_checkpoint(runs: Path) -> Path:
     """The most recently written ``<runs>/<run>/checkpoints/last.ckpt``."""
@@ -72,6 +77,32 @@ def newest_last_checkpoint(runs: Path) -> Path:
     if not candidates:
         raise CheckpointError(f"--ckpt_path last: no {runs}/<run>/checkpoints/last.ckpt to resume")
     return candidates[-1]
+
+
+def newest_best_checkpoint(runs: Path) -> Path:
+    """The best checkpoint of the newest run: the ``best_model_path`` its ``last.ckpt``
+    records (ModelCheckpoint's state), else its newest ``best-*.ckpt``."""
+    files = [*runs.glob("*/checkpoints/last.ckpt"), *runs.glob("*/checkpoints/best-*.ckpt")]
+    newest = max(files, key=lambda p: p.stat().st_mtime_ns, default=None)
+    if newest is None:
+        raise CheckpointError(
+            f"--ckpt_path best: no {runs}/<run>/checkpoints/best-*.ckpt or last.ckpt; fit with "
+            "a monitored checkpoint first, or pass the checkpoint's path"
+        )
+    run = newest.parent
+    if (run / "last.ckpt").is_file():
+        states = load_checkpoint(run / "last.ckpt").get("callbacks") or {}
+        for key, state in states.items():
+            best = state.get("best_model_path") if "ModelCheckpoint" in str(key) else None
+            if best and Path(best).is_file():
+                return Path(best)
+    found = sorted(run.glob("best-*.ckpt"), key=lambda p: p.stat().st_mtime)
+    if not found:
+        raise CheckpointError(
+            f"--ckpt_path best: the newest run {run.parent} has no best checkpoint (no "
+            "best_model_path in last.ckpt, no best-*.ckpt); is checkpoint.monitor logged?"
+        )
+    return found[-1]
 
 
 def plain(value: Any) -> Any:
@@ -91,7 +122,10 @@ def changed_settings(section: str, saved: dict, given: Namespace) -> list[str]:
     return [
         f"{section}.init_args.{key}: {value!r} in the checkpoint, {given[key]!r} in the config"
         for key, value in plain(saved).items()
-        if key not in LIGHTNING_KEYS and key in given and given[key] != value
+        if key not in LIGHTNING_KEYS
+        and key in given
+        and given[key] != value
+        and not (key in FROM_DATA and given[key] is None)
     ]
 
 
@@ -156,10 +190,13 @@ class SeqImagingCLI(LightningCLI):
         config = self.config[command]
         if not config.get("ckpt_path"):
             return
-        if config.ckpt_path == "last":
+        if config.ckpt_path in ("last", "best"):
             loggers = config.trainer.logger or []
             runs = Path(loggers[0].init_args.save_dir if loggers else "runs")
-            config.ckpt_path = str(newest_last_checkpoint(runs))
+            newest = (
+                newest_last_checkpoint if config.ckpt_path == "last" else newest_best_checkpoint
+            )
+            config.ckpt_path = str(newest(runs))
         checkpoint = load_checkpoint(config.ckpt_path)
         saved = dict(checkpoint.get("hyper_parameters") or {})
         task = saved.get("_class_path")

@@ -105,19 +105,82 @@ def _first(mask: np.ndarray) -> int | None:
     return int(found[0]) if found.size else None
 
 
-def open_cube(path: str | Path, *, chunks: dict[str, int] | None = None) -> xr.DataArray:
-    """Open a cube saved by :func:`save_cube` (or any one-variable zarr/netCDF), lazily.
+DIM_NAMES = {
+    "time": "time",
+    "band": "band",
+    "y": "y",
+    "x": "x",
+    "lat": "y",
+    "lon": "x",
+    "latitude": "y",
+    "longitude": "x",
+    "rlat": "y",
+    "rlon": "x",
+    "projection_y_coordinate": "y",
+    "projection_x_coordinate": "x",
+}
+"""The cube dimension of each dimension name :func:`open_cube` knows."""
+
+STANDARD_NAMES = {
+    "time": "time",
+    "latitude": "y",
+    "longitude": "x",
+    "grid_latitude": "y",
+    "grid_longitude": "x",
+    "projection_y_coordinate": "y",
+    "projection_x_coordinate": "x",
+}
+"""The cube dimension of a coordinate's CF ``standard_name``."""
+
+AXES = {"T": "time", "Y": "y", "X": "x"}
+"""The cube dimension of a coordinate's CF ``axis`` attribute."""
+
+GEOGRAPHIC = {"lat", "lon", "latitude", "longitude"}
+"""Dimension (or standard) names of latitude and longitude: EPSG:4326 by default."""
+
+YEAR_FRACTION_CALENDARS = {"360_day", "all_leap", "366_day"}
+"""Calendars whose dates are mapped to real ones by their fraction of the year."""
+
+CUBE_DIMS = ("time", "band", "y", "x")
+
+
+def open_cube(
+    path: str | Path,
+    *,
+    variable: str | None = None,
+    dims: dict[str, str] | None = None,
+    chunks: dict[str, int] | None = None,
+) -> xr.DataArray:
+    """Open a ``(time, band, y, x)`` cube from a zarr store or netCDF file, lazily: one
+    saved by :func:`save_cube`, or a CF file of several variables.
+
+    Dimensions are named by :data:`DIM_NAMES` (``lat``/``lon``, ``rlat``/``rlon``, ...),
+    else by their coordinate's CF ``axis`` (:data:`AXES`) or ``standard_name``; a
+    variable without a band gets one, of its name. Attrs: ``crs`` (WKT) from the
+    variable's ``grid_mapping`` (its ``crs_wkt`` or ``spatial_ref``), ``"EPSG:4326"``
+    for lat/lon without one; ``transform`` (GDAL affine of pixel edges) when ``y`` and
+    ``x`` are evenly spaced; ``calendar``, the stored time calendar.
+
+    Times in other calendars are read with cftime and made ``datetime64[ns]``: ``noleap``,
+    ``365_day``, ``julian`` keep their year, month, day and time of day; ``360_day`` and
+    ``all_leap`` (whose Feb 30 or Feb 29 may not exist) keep the year and its elapsed
+    fraction (e.g. 360_day 2000-07-01 is half of 2000: 2000-07-02), so order is kept.
 
     Args:
         path: a ``.zarr`` store or a ``.nc`` file.
-        chunks: dask chunks per dimension; default one frame per chunk, which suits
+        variable: the data variable; default the only one with a time and two spatial
+            dimensions (bounds and grid-mapping variables left out).
+        dims: the cube dimension (``time``, ``band``, ``y``, ``x``) of dimensions of
+            the file, beyond those recognised, e.g. ``{"lev": "band"}``.
+        chunks: dask chunks per cube dimension; default one frame per chunk, which suits
             reading windows of a few frames (other dimensions: the stored chunks).
 
     Raises:
         DataError: a store that cannot be opened, a zarr store with an array's
-            metadata or a chunk file missing, not one variable, or times refused by
-            :func:`check_times`; later, when pixels are read, a chunk that cannot be
-            decoded.
+            metadata or a chunk file missing, no such or no single candidate variable,
+            a ``dims`` name it lacks, a dimension without a cube dimension, or times
+            refused by :func:`check_times`; later, when pixels are read, a chunk that
+            cannot be decoded.
 
     Example:
         >>> import numpy as np, tempfile
@@ -125,6 +188,15 @@ def open_cube(path: str | Path, *, chunks: dict[str, int] | None = None) -> xr.D
         >>> path = save_cube(cube, Path(tempfile.mkdtemp()) / "cube.zarr")
         >>> open_cube(path).chunks[0]
         (1, 1)
+        >>> nc = Path(tempfile.mkdtemp()) / "cf.nc"
+        >>> xr.Dataset(
+        ...     {"tas": (("time", "lat", "lon"), np.zeros((2, 2, 3)))},
+        ...     coords={"time": np.array(["2024-01-01", "2024-01-02"], "M8[ns]"),
+        ...             "lat": [50.5, 50.0], "lon": [10.0, 10.5, 11.0]},
+        ... ).to_netcdf(nc, engine="h5netcdf")
+        >>> tas = open_cube(nc)
+        >>> tas.dims, tas.attrs["crs"], tas.attrs["transform"]
+        (('time', 'band', 'y', 'x'), 'EPSG:4326', [0.5, 0.0, 9.75, 0.0, -0.5, 50.75])
     """
     path = Path(path)
     fmt = _format(path)
@@ -132,14 +204,178 @@ def open_cube(path: str | Path, *, chunks: dict[str, int] | None = None) -> xr.D
     if not path.exists():
         raise DatasetNotFoundError(f"{path} does not exist; save a cube there with save_cube")
     dataset = _open_dataset(path, fmt)
-    if len(dataset.data_vars) != 1:
-        raise DataError(
-            f"{path}: holds variables {list(dataset.data_vars)}; expected exactly one cube"
-        )
-    cube = _checked(next(iter(dataset.data_vars.values())), path, chunks or {"time": 1})
+    name = _variable(dataset, variable, dims or {}, path)
+    source = dataset[name]
+    mapping = _mapping(dataset, source, dims or {}, path)
+    inverse = {new: old for old, new in mapping.items()}
+    chunks = chunks or {"time": 1}
+    cube = _checked(source, path, {inverse.get(d, d): n for d, n in chunks.items()})
+    cube = cube.rename({old: new for old, new in mapping.items() if old != new})
+    for dim in [d for d in cube.dims if d not in CUBE_DIMS]:
+        cube = cube.squeeze(dim)  # of size 1, as _mapping checked
+    if "band" not in cube.dims:
+        cube = cube.expand_dims(band=[name])
+    cube = cube.transpose(*[d for d in CUBE_DIMS if d in cube.dims])
+    cube.attrs = _georeferenced(dataset, source, cube, mapping)
     if "time" in cube.coords:
-        check_times(cube["time"].values, str(path))
+        cube = _dated(cube, dataset[inverse["time"]] if "time" in inverse else None, path)
     return cube
+
+
+def _bounds_or_grid_mappings(dataset: xr.Dataset) -> set[str]:
+    """Names of the variables that bound coordinates or describe grid mappings."""
+    named = {
+        word.rstrip(":")
+        for var in dataset.variables.values()
+        for text in (
+            var.attrs.get("bounds"),
+            var.attrs.get("grid_mapping"),
+            var.encoding.get("bounds"),
+        )
+        for word in str(text or "").split()
+    }
+    return named | {
+        str(k)
+        for k, v in dataset.data_vars.items()
+        if "grid_mapping_name" in v.attrs
+        or "crs_wkt" in v.attrs
+        or v.ndim == 0
+        or str(k).endswith(("_bnds", "_bounds"))
+    }
+
+
+def _variable(dataset: xr.Dataset, variable: str | None, dims: dict[str, str], path: Path) -> str:
+    """The name of the cube's data variable: ``variable``, or the only candidate."""
+    names = [str(k) for k in dataset.data_vars]
+    if variable is not None:
+        if variable not in dataset.data_vars:
+            raise DataError(f"{path}: has no data variable {variable!r}; it holds {names}")
+        return variable
+    data = [n for n in names if n not in _bounds_or_grid_mappings(dataset)]
+    if len(data) == 1:
+        return data[0]
+    candidates = []
+    for n in data:
+        kinds = [_kind(dataset, str(d), dims) for d in dataset[n].dims]
+        if "time" in kinds and kinds.count("y") + kinds.count("x") >= 2:
+            candidates.append(n)
+    if len(candidates) != 1:
+        raise DataError(
+            f"{path}: holds variables {names}, of which {candidates or 'none'} have a time "
+            f"and two spatial dimensions; expected one: pass variable= (and dims= for "
+            f"dimensions it does not recognise)"
+        )
+    return candidates[0]
+
+
+def _kind(dataset: xr.Dataset, dim: str, dims: dict[str, str]) -> str | None:
+    """The cube dimension of the file's dimension ``dim``, or None."""
+    if dim in dims:
+        return dims[dim]
+    if dim in DIM_NAMES:
+        return DIM_NAMES[dim]
+    attrs = dataset[dim].attrs if dim in dataset.variables else {}
+    return AXES.get(str(attrs.get("axis", "")).upper()) or STANDARD_NAMES.get(
+        str(attrs.get("standard_name", ""))
+    )
+
+
+def _mapping(
+    dataset: xr.Dataset, source: xr.DataArray, dims: dict[str, str], path: Path
+) -> dict[str, str]:
+    """The cube dimension of each dimension of ``source`` but extra ones of size 1."""
+    where = f"{path}: variable {source.name!r} with dims {list(source.dims)}"
+    if unknown := sorted(set(dims) - {str(d) for d in source.dims}):
+        raise DataError(f"{where} has no dimension {unknown[0]!r} given in dims=")
+    if bad := sorted({v for v in dims.values() if v not in CUBE_DIMS}):
+        raise DataError(f"{where}: dims= maps to {bad[0]!r}; expected one of {CUBE_DIMS}")
+    mapping = {}
+    for dim in map(str, source.dims):
+        kind = _kind(dataset, dim, dims)
+        if kind is None:
+            if source.sizes[dim] > 1:
+                raise DataError(
+                    f"{where}: dimension {dim!r} (size {source.sizes[dim]}) is none of "
+                    f"{CUBE_DIMS}; map one to 'band' with dims={{{dim!r}: 'band'}} or "
+                    f"select one of its values first"
+                )
+            continue
+        if kind in mapping.values():
+            raise DataError(f"{where}: two dimensions are {kind!r}; map them with dims=")
+        mapping[dim] = kind
+    for needed in ("time", "y", "x"):
+        if needed not in mapping.values():
+            raise DataError(f"{where} has no {needed!r} dimension; name it with dims=")
+    return mapping
+
+
+def _georeferenced(
+    dataset: xr.Dataset, source: xr.DataArray, cube: xr.DataArray, mapping: dict[str, str]
+) -> dict[str, Any]:
+    """``cube``'s attrs with ``crs`` and ``transform`` added where the file gives them."""
+    attrs = dict(cube.attrs)
+    grid_mapping = str(source.attrs.get("grid_mapping", "")).split(":")[0].strip()
+    if "crs" not in attrs and grid_mapping in dataset.variables:
+        gm = dataset[grid_mapping].attrs
+        if wkt := gm.get("crs_wkt") or gm.get("spatial_ref"):
+            attrs["crs"] = str(wkt)
+    spatial = {old for old, new in mapping.items() if new in ("y", "x")}
+    names = spatial | {
+        str(dataset[d].attrs.get("standard_name", "")) for d in spatial if d in dataset
+    }
+    if "crs" not in attrs and not grid_mapping and GEOGRAPHIC & names:
+        attrs["crs"] = "EPSG:4326"
+    if "transform" not in attrs and "y" in cube.coords and "x" in cube.coords:
+        y, x = (np.asarray(cube[d].values) for d in ("y", "x"))
+        if _regular(y) and _regular(x):
+            dx, dy = float(x[1] - x[0]), float(y[1] - y[0])
+            attrs["transform"] = [dx, 0.0, float(x[0]) - dx / 2, 0.0, dy, float(y[0]) - dy / 2]
+    return attrs
+
+
+def _regular(centres: np.ndarray) -> bool:
+    """Whether ``centres`` are numbers at least two and evenly spaced."""
+    if centres.ndim != 1 or centres.size < 2 or centres.dtype.kind not in "iuf":
+        return False
+    steps = np.diff(centres.astype(float))
+    return bool(steps[0] != 0 and np.allclose(steps, steps[0], rtol=1e-6, atol=0))
+
+
+def _dated(cube: xr.DataArray, stored: xr.DataArray | None, path: Path) -> xr.DataArray:
+    """``cube`` with cftime times made ``datetime64[ns]``, its calendar in attrs, its
+    times checked by :func:`check_times`."""
+    times = np.asarray(cube["time"].values)
+    calendar = None if stored is None else stored.encoding.get("calendar")
+    if times.dtype == object and times.size and hasattr(times.flat[0], "calendar"):
+        calendar = times.flat[0].calendar
+        times = _real_dates(times, calendar, path)
+        cube = cube.assign_coords(time=("time", times, cube["time"].attrs))
+    if calendar:
+        cube.attrs["calendar"] = str(calendar)
+    check_times(times, str(path))
+    return cube
+
+
+def _real_dates(times: np.ndarray, calendar: str, path: Path) -> np.ndarray:
+    """cftime ``times`` as ``datetime64[ns]``, by the rule of :func:`open_cube`."""
+    cftime = require("cftime", extra="geo")
+    if calendar not in YEAR_FRACTION_CALENDARS:
+        try:
+            return np.array([np.datetime64(t.isoformat(), "ns") for t in times], "datetime64[ns]")
+        except ValueError:  # a date the real calendar lacks (julian 1900-02-29)
+            pass
+    out = []
+    for t in times:
+        start = cftime.datetime(t.year, 1, 1, calendar=calendar, has_year_zero=t.has_year_zero)
+        end = cftime.datetime(t.year + 1, 1, 1, calendar=calendar, has_year_zero=t.has_year_zero)
+        fraction = (t - start) / (end - start)
+        real = np.datetime64(f"{t.year:04d}-01-01", "ns")
+        length = np.datetime64(f"{t.year + 1:04d}-01-01", "ns") - real
+        out.append(real + np.timedelta64(round(fraction * length.astype(np.int64)), "ns"))
+    try:
+        return np.array(out, "datetime64[ns]")
+    except (ValueError, OverflowError) as err:
+        raise DataError(f"{path}: times in calendar {calendar!r} cannot be dated ({err})") from err
 
 
 def _open_dataset(path: Path, fmt: Format) -> xr.Dataset:

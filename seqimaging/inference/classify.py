@@ -4,13 +4,12 @@ The input is a folder of 4-D NIfTI cines (``*.nii``/``*.nii.gz`` at any depth, s
 ACDC's ``patientNNN/patientNNN_4d.nii.gz`` or M&Ms's ``<code>_sa.nii.gz``; 3-D
 ``*_frameMM*`` and mask ``*_gt*`` files are skipped), or a CSV table read by
 :class:`~seqimaging.medical.CineTable` (a ``label`` column, if any, is ignored). Each cine
-is sampled as at training: the checkpoint's ``data_sampling`` (recorded by
-:class:`~seqimaging.tasks.ClassificationTask` when fit on a cine dataset), else
+is sampled as at training: the checkpoint's ``data`` ``sampling`` (recorded when the
+task was fit on a cine dataset), else
 :class:`~seqimaging.medical.CineSampling`'s defaults; ``sampling`` options override either.
 """
 
 import csv
-import importlib
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -20,36 +19,9 @@ from torch.utils.data import DataLoader
 
 from seqimaging.errors import DataError, SeqImagingError
 from seqimaging.files import atomic_write
+from seqimaging.inference.checkpoint import trained_task
 from seqimaging.sample import collate
 from seqimaging.tasks import ClassificationTask
-from seqimaging.tasks.checkpoints import CheckpointError, load_checkpoint
-
-LIGHTNING_KEYS = ("_class_path", "_instantiator")
-
-
-def load_classifier(ckpt_path: str | Path) -> tuple[ClassificationTask, dict[str, Any]]:
-    """The verified checkpoint's task, rebuilt from its hyperparameters with its weights,
-    in eval mode; and the checkpoint. Any other task is a :class:`SeqImagingError`."""
-    checkpoint = load_checkpoint(ckpt_path)
-    saved = dict(checkpoint.get("hyper_parameters") or {})
-    class_path = saved.get("_class_path", "seqimaging.tasks.ClassificationTask")
-    module, _, name = class_path.rpartition(".")
-    try:
-        kind = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError, ValueError) as err:
-        raise CheckpointError(f"{ckpt_path}: its task {class_path} cannot be imported") from err
-    if not (isinstance(kind, type) and issubclass(kind, ClassificationTask)):
-        raise SeqImagingError(
-            f"{ckpt_path} holds a {name}; classify needs a ClassificationTask checkpoint"
-        )
-    task = kind(**{k: v for k, v in saved.items() if k not in LIGHTNING_KEYS})
-    try:
-        task.load_state_dict(checkpoint.get("state_dict") or {})
-    except RuntimeError as err:
-        raise CheckpointError(
-            f"{ckpt_path}: its weights do not fit the model its hyperparameters describe: {err}"
-        ) from err
-    return task.eval(), checkpoint
 
 
 def cine_paths(folder: Path) -> list[Path]:
@@ -113,8 +85,8 @@ def classify(
         raise SeqImagingError(f"--out {out} exists; classify never overwrites, pick a new name")
     if batch_size < 1:
         raise SeqImagingError(f"--batch_size must be at least 1, got {batch_size}")
-    task, checkpoint = load_classifier(ckpt_path)
-    options = dict(checkpoint.get("data_sampling") or {}) | dict(sampling or {})
+    task, checkpoint = trained_task(ckpt_path, ClassificationTask)
+    options = dict((checkpoint.get("data") or {}).get("sampling") or {}) | dict(sampling or {})
     if "percentiles" in options:
         options["percentiles"] = tuple(options["percentiles"])
     data = read_input(Path(input), CineSampling(**options))

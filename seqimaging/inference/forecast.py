@@ -20,11 +20,11 @@ import xarray as xr
 
 from seqimaging.choices import Choices
 from seqimaging.errors import DataError, SeqImagingError
+from seqimaging.inference.checkpoint import trained_task
 from seqimaging.inference.output import write_forecast
 from seqimaging.inference.scene import Tiling, dask_scheduler, forecast_scene
-from seqimaging.models.transfer import model_from_checkpoint
 from seqimaging.tasks import ForecastTask
-from seqimaging.tasks.checkpoints import CheckpointError, load_checkpoint
+from seqimaging.tasks.checkpoints import CheckpointError
 
 
 @dataclass(frozen=True)
@@ -85,15 +85,9 @@ def read_input(path: str | Path, **options: Any) -> xr.DataArray:
 
 def forecaster_from(path: str | Path) -> tuple[Any, dict[str, Any], dict[str, Any]]:
     """The model of forecast checkpoint ``path``, its hyperparameters and the data
-    settings it recorded (``{}`` if none); a :class:`CheckpointError` for another task."""
-    checkpoint = load_checkpoint(path)
-    hparams = checkpoint.get("hyper_parameters") or {}
-    task = checkpoint.get("task") or hparams.get("_class_path") or "task of unknown class"
-    if task.rsplit(".", 1)[-1] != ForecastTask.__name__:
-        raise CheckpointError(
-            f"{path} holds a {task}; forecast needs a checkpoint of a ForecastTask"
-        )
-    return model_from_checkpoint(checkpoint, str(path)), hparams, checkpoint.get("data") or {}
+    settings it recorded (``{}`` if none); a :class:`SeqImagingError` for another task."""
+    task, checkpoint = trained_task(path, ForecastTask)
+    return task.model, dict(task.hparams), checkpoint.get("data") or {}
 
 
 def _check_fits(cube: xr.DataArray, hparams: dict, data: dict, context: int, where: str) -> None:

@@ -3,7 +3,7 @@
 import csv
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +123,11 @@ class CineDataset(Dataset):
                 f"{where}: {subject} has {column} {name!r}; expected one of {self.class_names}"
             )
         return self.class_names.index(name)
+
+    def data_settings(self) -> dict[str, Any]:
+        """What a model trained on this dataset expects of new cines, recorded in its
+        checkpoints: the ``sampling`` (:class:`CineSampling`'s fields)."""
+        return {"sampling": asdict(self.sampling)}
 
     def __len__(self) -> int:
         return len(self._index)

@@ -185,9 +185,9 @@ class SequenceTask(LightningModule, ABC):
             checkpoints load without it; they record it under ``"init_from"``.
 
     Checkpoints also record the task's class under ``"task"`` (as LightningCLI's
-    ``_class_path`` does, for fits without it), and, under ``"data"``, the training data's own description
-    (``dataset.data_settings()`` where the data module's dataset has one), which
-    ``seqimaging forecast`` checks new data against.
+    ``_class_path`` does, for fits without it), and under ``"data"`` the training data's
+    own description (``dataset.data_settings()`` where the data module's dataset has
+    one), which ``seqimaging forecast`` and ``classify`` check and sample new data by.
 
     Gradient clipping, precision (``"bf16-mixed"``), devices and seeds are the
     Trainer's and ``seed_everything``'s, as Lightning users expect.

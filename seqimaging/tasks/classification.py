@@ -34,7 +34,9 @@ class ClassificationTask(SequenceTask):
         model_kwargs: further builder arguments.
         class_weights: per-class loss weights, e.g. inverse frequencies, one per class.
         label_smoothing: cross-entropy label smoothing, from 0 to 1.
-        class_names: names used in metric keys (default ``0, 1, …``), one per class.
+        class_names: names used in metric keys (default ``0, 1, …``), one per class; when
+            ``None``, the training data's ``class_names`` (so they are saved in the
+            checkpoint's hyperparameters).
         **kwargs: optimiser and schedule, see :class:`SequenceTask`.
 
     Example:
@@ -76,6 +78,36 @@ class ClassificationTask(SequenceTask):
                     f"{name} has {len(values)} entries ({list(values)}); expected "
                     f"num_classes={n}, one per class"
                 )
+
+    def setup(self, stage: str) -> None:
+        """At the start of fit: take ``class_names`` from the data, and refuse data whose
+        classes do not match ``num_classes`` or the given ``class_names``."""
+        datamodule = getattr(self.trainer, "datamodule", None) if stage == "fit" else None
+        dataset = getattr(datamodule, "dataset", None)
+        if dataset is None:
+            return
+        n = self.hparams.num_classes
+        names = getattr(dataset, "class_names", None)
+        names = list(names) if names else None
+        where = type(dataset).__name__
+        if names is not None and len(names) != n:
+            raise SeqImagingError(
+                f"num_classes={n}, but the training data ({where}) has {len(names)} classes "
+                f"{names}; expected num_classes={len(names)}"
+            )
+        if names is not None and self.hparams.class_names is None:
+            self.hparams.class_names = names
+        elif names is not None and list(self.hparams.class_names) != names:
+            raise SeqImagingError(
+                f"class_names={list(self.hparams.class_names)}, but the training data "
+                f"({where}) has the classes {names}; expected the same names in the same order"
+            )
+        labels = getattr(dataset, "labels", None)
+        if labels and max(int(label) for label in labels) >= n:
+            raise SeqImagingError(
+                f"num_classes={n}, but the training data ({where}) has label "
+                f"{max(int(label) for label in labels)}; expected labels 0..{n - 1}"
+            )
 
     def model_arguments(self) -> dict[str, Any]:
         return {"in_channels": self.hparams.in_channels, "num_classes": self.hparams.num_classes}

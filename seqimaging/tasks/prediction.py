@@ -6,15 +6,16 @@ import torch
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import BasePredictionWriter
 
-from seqimaging.files import atomic_write
+from seqimaging.files import atomic_write, first_free
 
 
 class PredictionWriter(BasePredictionWriter):
     """Write ``predictions.pt`` (``predictions`` tensor, sample ``ids``) after predicting.
 
     The file goes to ``output_dir``, or to the trainer's log directory; under DDP each
-    rank writes ``predictions_rank<r>.pt``. The write is atomic (temporary file, then
-    rename), and the file loads with ``torch.load(path, weights_only=True)``.
+    rank writes ``predictions_rank<r>.pt``. An existing file is never overwritten: the next
+    prediction goes to ``predictions-2.pt``, ``predictions-3.pt``… The write is atomic
+    (temporary file, then rename), and the file loads with ``torch.load(path, weights_only=True)``.
     """
 
     def __init__(self, output_dir: str | Path | None = None) -> None:
@@ -39,10 +40,8 @@ class PredictionWriter(BasePredictionWriter):
             return
         directory = Path(self.output_dir or trainer.log_dir or trainer.default_root_dir)
         directory.mkdir(parents=True, exist_ok=True)
-        name = (
-            "predictions.pt"
-            if trainer.world_size == 1
-            else f"predictions_rank{trainer.global_rank}.pt"
+        stem = (
+            "predictions" if trainer.world_size == 1 else f"predictions_rank{trainer.global_rank}"
         )
-        with atomic_write(directory / name) as file:
+        with atomic_write(first_free(directory, stem, ".pt")) as file:
             torch.save({"predictions": torch.cat(self._predictions), "ids": self._ids}, file)

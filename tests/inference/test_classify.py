@@ -10,7 +10,8 @@ import torch
 from seqimaging.cli import main
 from seqimaging.data import SequenceDataModule
 from seqimaging.errors import SeqImagingError
-from seqimaging.inference.classify import classify, load_classifier
+from seqimaging.inference.checkpoint import trained_task
+from seqimaging.inference.classify import classify
 from seqimaging.medical import ACDC, CineDataset, CineRecord, CineSampling
 from seqimaging.medical.phantoms import make_acdc_like
 from seqimaging.sample import collate
@@ -47,8 +48,8 @@ def fitted(tmp_path_factory):
 def test_checkpoint_records_class_names_and_sampling(fitted):
     checkpoint = load_checkpoint(fitted[0])
     assert checkpoint["hyper_parameters"]["class_names"] == list(ACDC.class_names)
-    assert checkpoint["data_sampling"]["frames"] == 4
-    assert checkpoint["data_sampling"]["slices"] == 1
+    assert checkpoint["data"]["sampling"]["frames"] == 4
+    assert checkpoint["data"]["sampling"]["slices"] == 1
 
 
 def test_classify_a_folder_writes_probabilities_and_argmax(fitted, tmp_path):
@@ -58,7 +59,7 @@ def test_classify_a_folder_writes_probabilities_and_argmax(fitted, tmp_path):
         rows = list(csv.DictReader(file))
     assert list(rows[0]) == ["id", "predicted", *(f"p_{c}" for c in ACDC.class_names)]
     assert [r["id"] for r in rows] == [f"patient{i:03d}/patient{i:03d}_4d" for i in range(1, 6)]
-    task, _ = load_classifier(ckpt)
+    task, _ = trained_task(ckpt, ClassificationTask)
     cines = sorted(folder.rglob("*_4d.nii.gz"))
     data = CineDataset([CineRecord(id=p.name, path=p) for p in cines], SAMPLING)
     for row, i in zip(rows, range(len(data)), strict=True):
@@ -102,6 +103,8 @@ def test_a_forecaster_checkpoint_is_refused(fitted, tmp_path):
     task = ForecastTask(horizon=2)
     hparams = dict(task.hparams) | {"_class_path": "seqimaging.tasks.ForecastTask"}
     torch.save({"state_dict": task.state_dict(), "hyper_parameters": hparams}, tmp_path / "f.ckpt")
-    with pytest.raises(SeqImagingError, match="holds a ForecastTask; classify needs a Class"):
+    with pytest.raises(
+        SeqImagingError, match="holds a ForecastTask; expected a ClassificationTask"
+    ):
         classify(tmp_path / "f.ckpt", fitted[1], tmp_path / "preds.csv")
     assert not (tmp_path / "preds.csv").exists()
