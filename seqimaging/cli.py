@@ -2,8 +2,9 @@
 
 ``seqimaging fit|validate|test|predict --config cfg.yaml`` is LightningCLI: the YAML
 names a task and a data module by ``class_path``/``init_args``, as in torchgeo, and
-``--print_config`` shows every setting. ``seqimaging demo`` trains and reports on embedded
-data; ``seqimaging bench`` runs the benchmarks.
+``--print_config`` shows every setting. ``seqimaging forecast`` and ``classify`` apply a
+trained checkpoint to new data; ``seqimaging demo`` trains and reports on embedded data;
+``seqimaging bench`` runs the benchmarks.
 """
 
 import argparse

@@ -60,16 +60,24 @@ def test_example_config_runs_fast_dev_run(in_tmp, config):
     assert checkpoints, "fit saved no checkpoint"
 
 
+SMALL = [
+    "--trainer.max_epochs=1",
+    "--trainer.limit_train_batches=2",
+    "--trainer.limit_val_batches=1",
+]
+
+
+def fit_one_epoch(folder: Path) -> tuple[str, Path]:
+    """Fit the first example config for a tiny epoch; its config and run folder."""
+    config = str(CONFIGS[0])
+    main(["fit", "--config", config, *SMALL])
+    (run,) = (folder / "runs").iterdir()
+    return config, run
+
+
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_fit_then_test_and_predict_in_the_same_run_folder(in_tmp):
-    config = str(CONFIGS[0])
-    small = [
-        "--trainer.max_epochs=1",
-        "--trainer.limit_train_batches=2",
-        "--trainer.limit_val_batches=1",
-    ]
-    main(["fit", "--config", config, *small])
-    (run,) = (in_tmp / "runs").iterdir()
+    config, run = fit_one_epoch(in_tmp)
     assert (run / "metrics.csv").is_file() and list(run.glob("events.out.tfevents.*"))
     assert (run / "config.yaml").is_file()
     main(
@@ -151,14 +159,7 @@ def test_bench_root_that_is_not_a_folder_is_a_clear_error(tmp_path, capsys):
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_best_checkpoint_predict_and_config_kept(in_tmp):
-    config = str(CONFIGS[0])
-    small = [
-        "--trainer.max_epochs=1",
-        "--trainer.limit_train_batches=2",
-        "--trainer.limit_val_batches=1",
-    ]
-    main(["fit", "--config", config, *small])
-    (run,) = (in_tmp / "runs").iterdir()
+    config, run = fit_one_epoch(in_tmp)
     fitted = (run / "config.yaml").read_bytes()
     (best,) = (run / "checkpoints").glob("best-*.ckpt")
     main(["test", "--config", config, "--ckpt_path", "best", "--trainer.limit_test_batches=1"])

@@ -2,7 +2,7 @@
 
 Two scenes: the OPERA composite of ``--root`` (``opera/20180824`` of the radar events,
 2200 × 1900 at 2 km), and a generated 10 980 × 10 980 tile (a Sentinel-2 tile's size;
-2048² with ``--quick``), stored as zarr in 1024² chunks. Each is forecast with
+512² with ``--quick``), stored as zarr in 1024² chunks. Each is forecast with
 :func:`~seqimaging.inference.scene.forecast_scene` and written to zarr by
 :func:`~seqimaging.inference.output.write_forecast`, in a fresh process per run: once on
 dask's ``sync`` scheduler (one process, one task at a time), once on a dask.distributed
@@ -47,7 +47,7 @@ class SceneConfig:
     tile: int = 10980
 
 
-QUICK = SceneConfig(tile=2048, block=512)
+QUICK = SceneConfig(tile=512, block=256)
 
 
 def _model(config: SceneConfig) -> nn.Module:

@@ -42,8 +42,8 @@ def series(path, bands=1, step_minutes=10, frames=6):
     return save_cube(cube, path)
 
 
-def fit_checkpoint(tmp_path, task, cube_path, horizon=2):
-    windows = CubeWindows(open_cube(cube_path), context=3, horizon=horizon, patch=16, region=16)
+def fit_checkpoint(tmp_path, task, windows):
+    """A checkpoint of ``task`` after one step on ``windows``."""
     data = SequenceDataModule(windows, batch_size=2, val_fraction=0, test_fraction=0)
     trainer = Trainer(
         max_steps=1,
@@ -64,7 +64,8 @@ def trained(tmp_path_factory):
     cube = series(tmp / "train.zarr")
     torch.manual_seed(0)
     task = ForecastTask("convlstm_forecaster", in_channels=1, horizon=2, model_kwargs=TINY)
-    return fit_checkpoint(tmp, task, cube), cube
+    windows = CubeWindows(open_cube(cube), context=3, horizon=2, patch=16, region=16)
+    return fit_checkpoint(tmp, task, windows), cube
 
 
 def test_the_checkpoint_records_the_training_windows(trained):
@@ -128,17 +129,8 @@ def test_a_classifier_checkpoint_is_refused(tmp_path):
         num_classes=2,
         model_kwargs={"hidden_channels": 4, "width": 4},
     )
-    data = SequenceDataModule(windows, batch_size=2, val_fraction=0, test_fraction=0)
-    trainer = Trainer(
-        max_steps=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        default_root_dir=tmp_path,
-    )
-    trainer.fit(task, data)
-    trainer.save_checkpoint(tmp_path / "cls.ckpt")
+    checkpoint = fit_checkpoint(tmp_path, task, windows)
     with pytest.raises(
         SeqImagingError, match="holds a ClassificationTask; expected a ForecastTask"
     ):
-        forecast(tmp_path / "cls.ckpt", cube, tmp_path / "o.zarr")
+        forecast(checkpoint, cube, tmp_path / "o.zarr")
