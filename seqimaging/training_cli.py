@@ -50,6 +50,7 @@ from seqimaging.report import TestReport
 from seqimaging.runs import claim_run_folder
 from seqimaging.tasks import PredictionWriter, SequenceTask
 from seqimaging.tasks.checkpoints import (
+    LIGHTNING_KEYS,
     CheckpointError,
     RandomState,
     SafeCheckpointIO,
@@ -63,9 +64,6 @@ set): ``<pid>:<folder>``, used only by such a child of process ``pid``, and remo
 the command ends."""
 
 CSV_LOGGER = "seqimaging.tasks.logs.ResumableCSVLogger"
-
-LIGHTNING_KEYS = ("_class_path", "_instantiator")
-"""Hyperparameter entries Lightning adds to a checkpoint, not settings of the task."""
 
 FROM_DATA = ("class_names",)
 """Task settings that fit fills in from the data when the config leaves them ``None``."""

@@ -6,10 +6,7 @@ from typing import Any
 
 from seqimaging.errors import SeqImagingError
 from seqimaging.tasks import SequenceTask
-from seqimaging.tasks.checkpoints import CheckpointError, load_checkpoint
-
-LIGHTNING_KEYS = ("_class_path", "_instantiator")
-"""Hyperparameter entries LightningCLI adds, not arguments of the task."""
+from seqimaging.tasks.checkpoints import LIGHTNING_KEYS, CheckpointError, load_checkpoint
 
 
 def trained_task[T: SequenceTask](path: str | Path, kind: type[T]) -> tuple[T, dict[str, Any]]:

@@ -25,6 +25,9 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 from seqimaging.errors import SeqImagingError
 from seqimaging.files import atomic_write
 
+LIGHTNING_KEYS = ("_class_path", "_instantiator")
+"""Hyperparameter entries LightningCLI adds to a checkpoint, not settings of the task."""
+
 
 class CheckpointError(SeqImagingError):
     """A checkpoint cannot be loaded safely: unreadable, truncated, or carrying code."""
