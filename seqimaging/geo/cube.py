@@ -349,19 +349,22 @@ def _dated(cube: xr.DataArray, stored: xr.DataArray | None, path: Path) -> xr.Da
     if times.dtype == object and times.size and hasattr(times.flat[0], "calendar"):
         calendar = times.flat[0].calendar
         times = _real_dates(times, calendar, path)
-        cube = cube.assign_coords(time=("time", times, cube["time"].attrs))
+        check_times(times, str(path))  # before the cast to ns, which would wrap round
+        cube = cube.assign_coords(time=("time", times.astype("datetime64[ns]"), cube["time"].attrs))
+    else:
+        check_times(times, str(path))
     if calendar:
         cube.attrs["calendar"] = str(calendar)
-    check_times(times, str(path))
     return cube
 
 
 def _real_dates(times: np.ndarray, calendar: str, path: Path) -> np.ndarray:
-    """cftime ``times`` as ``datetime64[ns]``, by the rule of :func:`open_cube`."""
+    """cftime ``times`` as ``datetime64[us]`` (which holds any year, unlike ns), by the
+    rule of :func:`open_cube`."""
     cftime = require("cftime", extra="geo")
     if calendar not in YEAR_FRACTION_CALENDARS:
         try:
-            return np.array([np.datetime64(t.isoformat(), "ns") for t in times], "datetime64[ns]")
+            return np.array([np.datetime64(t.isoformat(), "us") for t in times], "datetime64[us]")
         except ValueError:  # a date the real calendar lacks (julian 1900-02-29)
             pass
     out = []
@@ -369,11 +372,11 @@ def _real_dates(times: np.ndarray, calendar: str, path: Path) -> np.ndarray:
         start = cftime.datetime(t.year, 1, 1, calendar=calendar, has_year_zero=t.has_year_zero)
         end = cftime.datetime(t.year + 1, 1, 1, calendar=calendar, has_year_zero=t.has_year_zero)
         fraction = (t - start) / (end - start)
-        real = np.datetime64(f"{t.year:04d}-01-01", "ns")
-        length = np.datetime64(f"{t.year + 1:04d}-01-01", "ns") - real
-        out.append(real + np.timedelta64(round(fraction * length.astype(np.int64)), "ns"))
+        real = np.datetime64(f"{t.year:04d}-01-01", "us")
+        length = np.datetime64(f"{t.year + 1:04d}-01-01", "us") - real
+        out.append(real + np.timedelta64(round(fraction * length.astype(np.int64)), "us"))
     try:
-        return np.array(out, "datetime64[ns]")
+        return np.array(out, "datetime64[us]")
     except (ValueError, OverflowError) as err:
         raise DataError(f"{path}: times in calendar {calendar!r} cannot be dated ({err})") from err
 
