@@ -82,6 +82,7 @@ def test_huber_loss_is_huber_in_training():
 
 
 def test_lead_time_metrics_against_numpy(trainer):
+    torch.manual_seed(0)  # the same model whatever ran before
     data = DataLoader(
         MovingShapes(10, frames=4, horizon=3, size=16, seed=4), batch_size=5, collate_fn=collate
     )
@@ -108,7 +109,8 @@ def test_lead_time_metrics_against_numpy(trainer):
             (-10 * torch.log10(per_frame)).mean().item(), rel=1e-4
         )
         ssim = structural_similarity_index_measure(forecast[:, k], truth[:, k], data_range=1.0)
-        assert logged[f"test/ssim_{lead}"] == pytest.approx(ssim.item(), rel=1e-4)
+        # SSIM of an untrained model is near 0, where a relative tolerance is float noise
+        assert logged[f"test/ssim_{lead}"] == pytest.approx(ssim.item(), rel=1e-4, abs=1e-6)
     assert logged["test/mse"] == pytest.approx(
         np.mean([logged[f"test/mse_lead{k}"] for k in (1, 2, 3)]), rel=1e-6
     )
