@@ -47,7 +47,7 @@ def make_cloud_cube(path: Path) -> None:
 
     series = make_cloud_series(path.parent / "cloud_series", n_frames=12)
     cube = geo.read_stack(series).sel(band=["reflectance"])
-    geo.save_cube(geo.min_max_scaled(cube), path)
+    geo.save_cube(cube, path)
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")

@@ -19,11 +19,13 @@ from seqimaging.geo.landsat import Landsat8
 from seqimaging.geo.layout import Layout
 from seqimaging.geo.modis import ModisNdvi
 from seqimaging.geo.radar import FmiRadar, rain_rate, read_fmi_radar, read_radar
+from seqimaging.geo.scales import SCALES, ValueScale
 from seqimaging.geo.sentinel2 import Sen2rNdvi, boa_offset, scl_cloud_mask
 from seqimaging.geo.stack import read_stack
 from seqimaging.geo.windows import CubeWindows
 
 __all__ = [
+    "SCALES",
     "CubeWindows",
     "FmiRadar",
     "Landsat8",
@@ -31,6 +33,7 @@ __all__ = [
     "ModisNdvi",
     "Sen2rNdvi",
     "TorchGeoWindows",
+    "ValueScale",
     "boa_offset",
     "min_max_scaled",
     "open_cube",

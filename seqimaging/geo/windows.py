@@ -14,6 +14,7 @@ from torch.utils.data import Dataset
 
 from seqimaging.errors import DataError, SeqImagingError
 from seqimaging.geo.cube import check_times, open_cube
+from seqimaging.geo.scales import ValueScale, value_scale
 from seqimaging.geo.stack import read_stack
 from seqimaging.sample import window_sample
 from seqimaging.splits import split_groups
@@ -83,6 +84,11 @@ class CubeWindows(Dataset):
         time_unit: unit of ``times``: ``"D"`` days, ``"h"``, ``"s"``, ...
         name: prefix of region names, to tell cubes apart.
         transform: a function applied to each sample.
+        scale: the values the model sees: a row of :data:`~seqimaging.geo.scales.SCALES`
+            (``"min_max"``: this cube's range onto 0 … 1, one pass over it; ``"dbr"``:
+            rain rate as scaled decibels) or a :class:`~seqimaging.geo.scales.ValueScale`;
+            default the values as they are. Recorded in checkpoints, so that
+            ``seqimaging forecast`` scales new data alike and writes raw units.
 
     Raises:
         DataError: a path that is none of those, or cannot be read; a cube without
@@ -116,6 +122,7 @@ class CubeWindows(Dataset):
         time_unit: str = "D",
         name: str = "cube",
         transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        scale: ValueScale | str | None = None,
     ) -> None:
         cube, source = _as_cube(cube, name)
         _check_cube(cube, source)
@@ -131,6 +138,7 @@ class CubeWindows(Dataset):
         self.cube, self.context, self.horizon = cube, context, horizon
         self.patch, self.time_stride, self.time_unit = (patch_h, patch_w), time_stride, time_unit
         self.random_patches, self.labels_by, self.transform = random_patches, labels, transform
+        self.scale = value_scale(scale, cube)
         self.settings = {"stride": stride, "min_valid": min_valid}
         self._region_size = region_h, region_w
         self._counts: tuple[np.ndarray, int, int] | None = None
@@ -150,7 +158,8 @@ class CubeWindows(Dataset):
     def data_settings(self) -> dict[str, Any]:
         """What a model trained on these windows expects of new data, recorded in its
         checkpoints: ``context``, ``horizon``, ``patch`` (pixels), ``time_step_s`` (the
-        median step between a window's frames, seconds) and ``bands``."""
+        median step between a window's frames, seconds), ``bands`` and ``scale`` (the
+        :class:`~seqimaging.geo.scales.ValueScale` settings)."""
         times = self.cube["time"].values
         step = np.median(np.diff(times)) * self.time_stride if len(times) > 1 else None
         bands = self.cube["band"].values if "band" in self.cube.coords else []
@@ -160,6 +169,7 @@ class CubeWindows(Dataset):
             "patch": self.patch[0],
             "time_step_s": None if step is None else float(step / np.timedelta64(1, "s")),
             "bands": [str(b) for b in bands],
+            "scale": self.scale.settings(),
         }
 
     @property
@@ -258,7 +268,7 @@ class CubeWindows(Dataset):
             left += int(torch.randint(region.width - pw + 1, ()))
         steps = window.start + np.arange(self.context + self.horizon) * self.time_stride
         block = self.cube.isel(time=steps, y=slice(top, top + ph), x=slice(left, left + pw))
-        values = torch.from_numpy(np.asarray(block.values, dtype=np.float32))
+        values = self.scale(torch.from_numpy(np.asarray(block.values, dtype=np.float32)))
         mask = values.isfinite().all(dim=1, keepdim=True)
         sample = window_sample(values, mask, block.time.values, self.context, self.time_unit)
         if self.labels is not None:

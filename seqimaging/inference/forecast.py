@@ -5,7 +5,9 @@ from the verified checkpoint, and everything is checked before any work: the che
 holds a forecaster, the horizon is positive, the input's bands and time step are the
 ones the model was trained on (when the checkpoint records them, as fits on
 :class:`~seqimaging.geo.CubeWindows` do). The whole scene is forecast block by block
-(:func:`~seqimaging.inference.scene.forecast_scene`) on the chosen dask scheduler and
+(:func:`~seqimaging.inference.scene.forecast_scene`), on the training data's value scale
+(:class:`~seqimaging.geo.scales.ValueScale`, recorded in the checkpoint) and back to the
+input's units, on the chosen dask scheduler and
 streamed to ``out`` (:func:`~seqimaging.inference.output.write_forecast`), which appears
 only once complete.
 """
@@ -20,6 +22,7 @@ import xarray as xr
 
 from seqimaging.choices import Choices
 from seqimaging.errors import DataError, SeqImagingError
+from seqimaging.geo.scales import ValueScale
 from seqimaging.inference.checkpoint import trained_task
 from seqimaging.inference.output import write_forecast
 from seqimaging.inference.scene import Tiling, dask_scheduler, forecast_scene
@@ -157,7 +160,10 @@ def forecast(
     )
     cube = read_input(input, variable=variable, radar=radar)
     _check_fits(cube, hparams, data, min(context, cube.sizes["time"]), str(ckpt_path))
-    result = forecast_scene(model, cube, context=context, horizon=horizon, tiling=tiling)
+    scale = ValueScale(**data.get("scale", {}))
+    result = forecast_scene(
+        model, cube, context=context, horizon=horizon, tiling=tiling, scale=scale
+    )
     result.attrs |= {"model": hparams.get("model", ""), "checkpoint": str(ckpt_path)}
     with dask_scheduler(scheduler):
         return write_forecast(result, out)

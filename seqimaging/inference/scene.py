@@ -22,6 +22,7 @@ from torch import nn
 
 from seqimaging._optional import require
 from seqimaging.errors import DataError, SeqImagingError
+from seqimaging.geo.scales import IDENTITY, ValueScale
 from seqimaging.models.tiling import tiled_forecast
 
 LOCAL_SCHEDULERS = ("threads", "sync", "processes")
@@ -75,7 +76,13 @@ def future_times(times: np.ndarray, horizon: int, source: str) -> np.ndarray:
 
 
 def forecast_scene(
-    model: nn.Module, cube: xr.DataArray, *, context: int, horizon: int, tiling: Tiling
+    model: nn.Module,
+    cube: xr.DataArray,
+    *,
+    context: int,
+    horizon: int,
+    tiling: Tiling,
+    scale: ValueScale = IDENTITY,
 ) -> xr.DataArray:
     """The lazy forecast of the ``horizon`` frames after the last ``context`` of ``cube``.
 
@@ -86,6 +93,8 @@ def forecast_scene(
         context: frames of context, from the end of the series.
         horizon: frames to forecast.
         tiling: windows, blending and blocks.
+        scale: the values the model was trained on: applied to the context, undone on
+            the forecast, which is in the cube's units.
 
     Returns:
         A dask-backed float32 ``(time, band, y, x)`` cube of chunks ``(horizon, bands,
@@ -117,7 +126,7 @@ def forecast_scene(
             x0, x1 = max(0, left - margin), min(width, right + margin)
             crop = (top - y0, bottom - y0, left - x0, right - x0)
             block = dask.delayed(_forecast_block, pure=True)(
-                shared, data[:, :, y0:y1, x0:x1], horizon, tiling, crop
+                shared, data[:, :, y0:y1, x0:x1], horizon, tiling, scale, crop
             )
             shape = (horizon, channels, bottom - top, right - left)
             row.append(da.from_delayed(block, shape, dtype=np.float32))
@@ -138,11 +147,12 @@ def _forecast_block(
     frames: np.ndarray,
     horizon: int,
     tiling: Tiling,
+    scale: ValueScale,
     crop: tuple[int, int, int, int],
 ) -> np.ndarray:
     """The forecast ``[K, C, h, w]`` of a block from its context ``[T, C, H, W]`` with its
     margin; ``crop`` (top, bottom, left, right) is the block inside the margin."""
-    values = torch.from_numpy(np.asarray(frames, dtype=np.float32))
+    values = scale(torch.from_numpy(np.asarray(frames, dtype=np.float32)))
     mask = values.isfinite().all(dim=1, keepdim=True)
     values = torch.where(mask, values, 0.0)
     forecast = tiled_forecast(
@@ -154,7 +164,7 @@ def _forecast_block(
         batch_size=tiling.batch_size,
         horizon=horizon,
     )[0]
-    forecast = forecast.masked_fill(~mask[-1], float("nan"))
+    forecast = scale.inverse(forecast).masked_fill(~mask[-1], float("nan"))
     top, bottom, left, right = crop
     return forecast[..., top:bottom, left:right].numpy()
 

@@ -12,6 +12,7 @@ MODULES = [
     "landsat",
     "modis",
     "radar",
+    "scales",
     "sentinel2",
     "stack",
     "synthetic",

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+import torch
 
 from seqimaging.errors import DataError
 from seqimaging.geo import CubeWindows, min_max_scaled, read_stack, save_cube
@@ -38,12 +39,14 @@ def _fit(*words: str):
 
 
 def test_fit_on_a_zarr_cube_path(folder, tmp_path):
-    cube = min_max_scaled(read_stack(folder).sel(band=["reflectance"]))
+    cube = read_stack(folder).sel(band=["reflectance"])
     zarr = save_cube(cube, tmp_path / "cloud_cube.zarr")
     dataset = _fit(CUBE, str(zarr))
     assert isinstance(dataset, CubeWindows) and dataset.cube.chunks is not None  # lazy
     assert dataset.cube.sizes == cube.sizes and len(dataset.regions) == 16
     assert dataset.windows == CubeWindows(cube, 3, 2, patch=16, region=16).windows
+    scaled = CubeWindows(min_max_scaled(cube), 3, 2, patch=16, region=16)
+    torch.testing.assert_close(dataset[0]["frames"], scaled[0]["frames"])  # scale: min_max
 
 
 def test_fit_on_a_geotiff_folder_path(folder):

@@ -11,6 +11,7 @@ from seqimaging.data import SequenceDataModule
 from seqimaging.errors import SeqImagingError
 from seqimaging.inference.forecast import forecast, forecaster_from
 from seqimaging.inference.scene import Tiling, forecast_scene
+from seqimaging.models.tiling import tiled_forecast
 from seqimaging.tasks import ClassificationTask, ForecastTask
 
 pytest.importorskip("monai")
@@ -70,7 +71,14 @@ def trained(tmp_path_factory):
 
 def test_the_checkpoint_records_the_training_windows(trained):
     _, hparams, data = forecaster_from(trained[0])
-    assert data == {"context": 3, "horizon": 2, "patch": 16, "time_step_s": 600.0, "bands": ["b0"]}
+    assert data == {
+        "context": 3,
+        "horizon": 2,
+        "patch": 16,
+        "time_step_s": 600.0,
+        "bands": ["b0"],
+        "scale": {"kind": "identity", "low": [0.0], "high": [1.0]},
+    }
     assert hparams["horizon"] == 2
 
 
@@ -101,6 +109,27 @@ def test_forecast_command_writes_the_whole_scene_forecast(trained, tmp_path):
         model, open_cube(cube_path), context=3, horizon=4, tiling=Tiling(16, block=1024)
     ).values
     np.testing.assert_allclose(written.values, expected, rtol=1e-5, atol=1e-6, equal_nan=True)
+
+
+def test_a_model_trained_on_scaled_values_forecasts_in_the_input_units(tmp_path):
+    raw = open_cube(series(tmp_path / "raw.zarr")) * 40.0 + 5.0
+    torch.manual_seed(0)
+    task = ForecastTask("convlstm_forecaster", in_channels=1, horizon=2, model_kwargs=TINY)
+    windows = CubeWindows(raw, context=3, horizon=2, patch=16, region=16, scale="min_max")
+    checkpoint = fit_checkpoint(tmp_path, task, windows)
+    low, high = float(raw.min()), float(raw.max())
+    model, _, data = forecaster_from(checkpoint)
+    assert data["scale"] == {"kind": "min_max", "low": [low], "high": [high]}
+    source = save_cube(raw.assign_attrs(crs="EPSG:3067"), tmp_path / "input.zarr")
+    out = forecast(checkpoint, source, tmp_path / "next.zarr", scheduler="sync")
+    written = xr.open_dataset(out, engine="zarr", consolidated=False)["rain"].values
+    frames = torch.from_numpy((raw.values[-3:] - low) / (high - low))
+    mask = frames.isfinite().all(dim=1, keepdim=True)
+    with torch.no_grad():
+        scaled = tiled_forecast(model, torch.where(mask, frames, 0.0), mask, 16, horizon=2)[0]
+    expected = (scaled * (high - low) + low).masked_fill(~mask[-1], float("nan")).numpy()
+    np.testing.assert_allclose(written, expected, rtol=1e-4, atol=1e-4, equal_nan=True)
+    assert np.nanmax(written) > 5.0 + 0.5 * 40  # in the input's units, not 0 … 1
 
 
 def test_bad_requests_are_refused_before_anything_is_written(trained, tmp_path):

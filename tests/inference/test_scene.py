@@ -6,6 +6,7 @@ import torch
 import xarray as xr
 
 from seqimaging.errors import DataError, SeqImagingError
+from seqimaging.geo import ValueScale
 from seqimaging.inference.scene import Tiling, dask_scheduler, forecast_scene, future_times
 from seqimaging.models import Persistence
 from seqimaging.models.tiling import tiled_forecast
@@ -20,6 +21,13 @@ class Pointwise(torch.nn.Module):
     def forward(self, frames, mask=None, horizon=2):
         last, first = frames[:, -1], frames[:, 0]
         return torch.stack([last + k * (last - first) for k in range(1, horizon + 1)], dim=1)
+
+
+class PlusTenth(torch.nn.Module):
+    """The last frame plus 0.1, in the model's units."""
+
+    def forward(self, frames, mask=None, horizon=2):
+        return (frames[:, -1:] + 0.1).expand(-1, horizon, -1, -1, -1)
 
 
 def scene(frames=4, bands=2, height=70, width=53, step="10min", seed=0):
@@ -81,6 +89,15 @@ def test_persistence_forecast_keeps_times_grid_and_attrs():
     np.testing.assert_array_equal(forecast.x, cube.x)
     got = forecast.values
     np.testing.assert_allclose(got[2], values[-1], rtol=1e-5, atol=1e-5, equal_nan=True)
+
+
+def test_the_forecast_comes_back_in_the_cube_units():
+    cube, values = scene()
+    scale = ValueScale("min_max", low=-1.0, high=3.0)
+    got = forecast_scene(PlusTenth(), cube, context=2, horizon=2, tiling=Tiling(16), scale=scale)
+    np.testing.assert_allclose(got.values[1], values[-1] + 0.4, rtol=1e-5, equal_nan=True)
+    unscaled = forecast_scene(PlusTenth(), cube, context=2, horizon=2, tiling=Tiling(16))
+    np.testing.assert_allclose(unscaled.values[1], values[-1] + 0.1, rtol=1e-5, equal_nan=True)
 
 
 def test_local_cluster_gives_the_single_process_forecast():
