@@ -62,7 +62,11 @@ def _add_classify(commands: argparse._SubParsersAction) -> None:
         description="Classify a folder of 4-D NIfTI cines or a CSV table of cines "
         "(CineTable) with a ClassificationTask checkpoint; write id, predicted, p_<class>.",
     )
-    classify.add_argument("--ckpt_path", required=True, help="a ClassificationTask checkpoint")
+    classify.add_argument(
+        "--ckpt_path",
+        required=True,
+        help="a ClassificationTask checkpoint, or last / best (the newest run's under runs/)",
+    )
     classify.add_argument("--input", required=True, type=Path, help="a folder or a CSV table")
     classify.add_argument("--out", required=True, type=Path, help="the CSV to write (new)")
     classify.add_argument("--batch_size", type=int, default=8, help="cines per forward pass")
@@ -98,7 +102,11 @@ def _add_forecast(commands: argparse._SubParsersAction) -> None:
         "overlapping windows, written as a CF cube (.zarr, .nc) or one COG per lead time "
         "(a folder).",
     )
-    forecast.add_argument("--ckpt_path", required=True, help="a ForecastTask checkpoint")
+    forecast.add_argument(
+        "--ckpt_path",
+        required=True,
+        help="a ForecastTask checkpoint, or last / best (the newest run's under runs/)",
+    )
     forecast.add_argument("--input", required=True, type=Path, help="the series to continue")
     forecast.add_argument("--out", required=True, type=Path, help="OUT.zarr, OUT.nc or a folder")
     forecast.add_argument("--horizon", type=int, help="frames to forecast (default the model's)")

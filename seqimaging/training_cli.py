@@ -54,6 +54,7 @@ from seqimaging.tasks.checkpoints import (
     CheckpointError,
     RandomState,
     SafeCheckpointIO,
+    find_checkpoint,
     load_checkpoint,
 )
 
@@ -67,40 +68,6 @@ CSV_LOGGER = "seqimaging.tasks.logs.ResumableCSVLogger"
 
 FROM_DATA = ("class_names",)
 """Task settings that fit fills in from the data when the config leaves them ``None``."""
-
-
-def newest_last_checkpoint(runs: Path) -> Path:
-    """The most recently written ``<runs>/<run>/checkpoints/last.ckpt``."""
-    candidates = sorted(runs.glob("*/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime)
-    if not candidates:
-        raise CheckpointError(f"--ckpt_path last: no {runs}/<run>/checkpoints/last.ckpt to resume")
-    return candidates[-1]
-
-
-def newest_best_checkpoint(runs: Path) -> Path:
-    """The best checkpoint of the newest run: the ``best_model_path`` its ``last.ckpt``
-    records (ModelCheckpoint's state), else its newest ``best-*.ckpt``."""
-    files = [*runs.glob("*/checkpoints/last.ckpt"), *runs.glob("*/checkpoints/best-*.ckpt")]
-    newest = max(files, key=lambda p: p.stat().st_mtime_ns, default=None)
-    if newest is None:
-        raise CheckpointError(
-            f"--ckpt_path best: no {runs}/<run>/checkpoints/best-*.ckpt or last.ckpt; fit with "
-            "a monitored checkpoint first, or pass the checkpoint's path"
-        )
-    run = newest.parent
-    if (run / "last.ckpt").is_file():
-        states = load_checkpoint(run / "last.ckpt").get("callbacks") or {}
-        for key, state in states.items():
-            best = state.get("best_model_path") if "ModelCheckpoint" in str(key) else None
-            if best and Path(best).is_file():
-                return Path(best)
-    found = sorted(run.glob("best-*.ckpt"), key=lambda p: p.stat().st_mtime)
-    if not found:
-        raise CheckpointError(
-            f"--ckpt_path best: the newest run {run.parent} has no best checkpoint (no "
-            "best_model_path in last.ckpt, no best-*.ckpt); is checkpoint.monitor logged?"
-        )
-    return found[-1]
 
 
 def plain(value: Any) -> Any:
@@ -188,13 +155,9 @@ class SeqImagingCLI(LightningCLI):
         config = self.config[command]
         if not config.get("ckpt_path"):
             return
-        if config.ckpt_path in ("last", "best"):
-            loggers = config.trainer.logger or []
-            runs = Path(loggers[0].init_args.save_dir if loggers else "runs")
-            newest = (
-                newest_last_checkpoint if config.ckpt_path == "last" else newest_best_checkpoint
-            )
-            config.ckpt_path = str(newest(runs))
+        loggers = config.trainer.logger or []
+        runs = loggers[0].init_args.save_dir if loggers else "runs"
+        config.ckpt_path = str(find_checkpoint(config.ckpt_path, runs))
         checkpoint = load_checkpoint(config.ckpt_path)
         saved = dict(checkpoint.get("hyper_parameters") or {})
         task = saved.get("_class_path")

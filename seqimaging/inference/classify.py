@@ -22,6 +22,7 @@ from seqimaging.files import atomic_write
 from seqimaging.inference.checkpoint import trained_task
 from seqimaging.sample import collate
 from seqimaging.tasks import ClassificationTask
+from seqimaging.tasks.checkpoints import find_checkpoint
 
 
 def cine_paths(folder: Path) -> list[Path]:
@@ -67,7 +68,8 @@ def classify(
     """Write ``out``: a CSV of ``id, predicted, p_<class>...`` for every cine of ``input``.
 
     Args:
-        ckpt_path: a :class:`~seqimaging.tasks.ClassificationTask` checkpoint.
+        ckpt_path: a :class:`~seqimaging.tasks.ClassificationTask` checkpoint, or
+            ``last`` / ``best``: the newest run's under ``runs/``.
         input: a folder of 4-D NIfTI cines or a CSV table (see the module).
         out: the CSV to write (atomically); an existing file is refused.
         batch_size: cines per forward pass.
@@ -85,7 +87,7 @@ def classify(
         raise SeqImagingError(f"--out {out} exists; classify never overwrites, pick a new name")
     if batch_size < 1:
         raise SeqImagingError(f"--batch_size must be at least 1, got {batch_size}")
-    task, checkpoint = trained_task(ckpt_path, ClassificationTask)
+    task, checkpoint = trained_task(find_checkpoint(ckpt_path), ClassificationTask)
     options = dict((checkpoint.get("data") or {}).get("sampling") or {}) | dict(sampling or {})
     if "percentiles" in options:
         options["percentiles"] = tuple(options["percentiles"])

@@ -27,7 +27,7 @@ from seqimaging.inference.checkpoint import trained_task
 from seqimaging.inference.output import write_forecast
 from seqimaging.inference.scene import Tiling, dask_scheduler, forecast_scene
 from seqimaging.tasks import ForecastTask
-from seqimaging.tasks.checkpoints import CheckpointError
+from seqimaging.tasks.checkpoints import CheckpointError, find_checkpoint
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,8 @@ def forecast(
     """Forecast the ``horizon`` frames after the end of ``input`` into ``out``.
 
     Args:
-        ckpt_path: a :class:`~seqimaging.tasks.ForecastTask` checkpoint.
+        ckpt_path: a :class:`~seqimaging.tasks.ForecastTask` checkpoint, or ``last`` /
+            ``best``: the newest run's under ``runs/``.
         input: a cube, GeoTIFF folder or radar event folder (:data:`INPUTS`).
         out: ``.zarr`` or ``.nc`` for a CF cube, a folder for one COG per lead time.
         horizon: frames to forecast; default the model's.
@@ -152,6 +153,7 @@ def forecast(
     out = Path(out)
     if out.exists():
         raise SeqImagingError(f"--out {out} exists; forecasts are never written over a file")
+    ckpt_path = find_checkpoint(ckpt_path)
     model, hparams, data = forecaster_from(ckpt_path)
     horizon = hparams.get("horizon") if horizon is None else horizon
     context = _recorded("context", context, data, ckpt_path)

@@ -9,6 +9,7 @@
 - :class:`RandomState` stores the torch, CUDA, NumPy and Python random states in each
   checkpoint and puts them back when training resumes, so that a resumed run draws the
   same random numbers (teacher forcing, augmentation, worker seeds) as one never stopped.
+- :func:`find_checkpoint` reads ``--ckpt_path last`` and ``best`` as the newest run's.
 """
 
 import pickle
@@ -89,6 +90,51 @@ def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, An
         ) from err
     _check_finite(path, checkpoint)
     return checkpoint
+
+
+def _newest_last(runs: Path) -> Path:
+    """The most recently written ``<runs>/<run>/checkpoints/last.ckpt``."""
+    candidates = sorted(runs.glob("*/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime)
+    if not candidates:
+        raise CheckpointError(f"--ckpt_path last: no {runs}/<run>/checkpoints/last.ckpt")
+    return candidates[-1]
+
+
+def _newest_best(runs: Path) -> Path:
+    """The best checkpoint of the newest run: the ``best_model_path`` its ``last.ckpt``
+    records (ModelCheckpoint's state), else its newest ``best-*.ckpt``."""
+    files = [*runs.glob("*/checkpoints/last.ckpt"), *runs.glob("*/checkpoints/best-*.ckpt")]
+    newest = max(files, key=lambda p: p.stat().st_mtime_ns, default=None)
+    if newest is None:
+        raise CheckpointError(
+            f"--ckpt_path best: no {runs}/<run>/checkpoints/best-*.ckpt or last.ckpt; fit with "
+            "a monitored checkpoint first, or pass the checkpoint's path"
+        )
+    run = newest.parent
+    if (run / "last.ckpt").is_file():
+        states = load_checkpoint(run / "last.ckpt").get("callbacks") or {}
+        for key, state in states.items():
+            best = state.get("best_model_path") if "ModelCheckpoint" in str(key) else None
+            if best and Path(best).is_file():
+                return Path(best)
+    found = sorted(run.glob("best-*.ckpt"), key=lambda p: p.stat().st_mtime)
+    if not found:
+        raise CheckpointError(
+            f"--ckpt_path best: the newest run {run.parent} has no best checkpoint (no "
+            "best_model_path in last.ckpt, no best-*.ckpt); is checkpoint.monitor logged?"
+        )
+    return found[-1]
+
+
+NEWEST = {"last": _newest_last, "best": _newest_best}
+"""The checkpoints ``--ckpt_path`` can name by a word."""
+
+
+def find_checkpoint(path: str | Path, runs: str | Path = "runs") -> Path:
+    """``path``, or for ``last`` / ``best`` (:data:`NEWEST`) the newest run's ``last.ckpt``
+    / best checkpoint under the runs folder ``runs``."""
+    newest = NEWEST.get(str(path))
+    return Path(path) if newest is None else newest(Path(runs))
 
 
 class SafeCheckpointIO(TorchCheckpointIO):

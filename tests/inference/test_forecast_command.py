@@ -1,5 +1,7 @@
 """`seqimaging forecast`: a trained forecaster continues a user's series, whole scene."""
 
+import shutil
+
 import numpy as np
 import pytest
 import torch
@@ -130,6 +132,21 @@ def test_a_model_trained_on_scaled_values_forecasts_in_the_input_units(tmp_path)
     expected = (scaled * (high - low) + low).masked_fill(~mask[-1], float("nan")).numpy()
     np.testing.assert_allclose(written, expected, rtol=1e-4, atol=1e-4, equal_nan=True)
     assert np.nanmax(written) > 5.0 + 0.5 * 40  # in the input's units, not 0 … 1
+
+
+def test_last_and_best_name_the_newest_run_checkpoints(trained, tmp_path, monkeypatch):
+    checkpoint, cube_path = trained
+    folder = tmp_path / "runs" / "20240501_120000" / "checkpoints"
+    folder.mkdir(parents=True)
+    shutil.copy(checkpoint, folder / "last.ckpt")
+    monkeypatch.chdir(tmp_path)
+    by_word = forecast("last", cube_path, tmp_path / "last.zarr", scheduler="sync")
+    by_path = forecast(checkpoint, cube_path, tmp_path / "path.zarr", scheduler="sync")
+    read = [xr.open_dataset(p, engine="zarr", consolidated=False) for p in (by_word, by_path)]
+    xr.testing.assert_equal(read[0]["rain"], read[1]["rain"])
+    assert "checkpoint runs/20240501_120000/checkpoints/last.ckpt" in read[0].attrs["source"]
+    with pytest.raises(SeqImagingError, match=r"no best_model_path in last\.ckpt, no best-"):
+        forecast("best", cube_path, tmp_path / "best.zarr")
 
 
 def test_bad_requests_are_refused_before_anything_is_written(trained, tmp_path):
