@@ -55,17 +55,27 @@ def _classify(args: argparse.Namespace) -> None:
     print(out)
 
 
+def _applying(
+    commands: argparse._SubParsersAction, name: str, task: str, **texts: str
+) -> argparse.ArgumentParser:
+    """The parser of command ``name``, which applies a trained ``task``: ``--ckpt_path``."""
+    parser = commands.add_parser(name, **texts)
+    parser.add_argument(
+        "--ckpt_path",
+        required=True,
+        help=f"a {task} checkpoint, or last / best (the newest run's under runs/)",
+    )
+    return parser
+
+
 def _add_classify(commands: argparse._SubParsersAction) -> None:
-    classify = commands.add_parser(
+    classify = _applying(
+        commands,
         "classify",
+        "ClassificationTask",
         help="class probabilities of unlabelled cines with a trained classifier",
         description="Classify a folder of 4-D NIfTI cines or a CSV table of cines "
         "(CineTable) with a ClassificationTask checkpoint; write id, predicted, p_<class>.",
-    )
-    classify.add_argument(
-        "--ckpt_path",
-        required=True,
-        help="a ClassificationTask checkpoint, or last / best (the newest run's under runs/)",
     )
     classify.add_argument("--input", required=True, type=Path, help="a folder or a CSV table")
     classify.add_argument("--out", required=True, type=Path, help="the CSV to write (new)")
@@ -94,18 +104,15 @@ def _forecast(args: argparse.Namespace) -> None:
 
 
 def _add_forecast(commands: argparse._SubParsersAction) -> None:
-    forecast = commands.add_parser(
+    forecast = _applying(
+        commands,
         "forecast",
+        "ForecastTask",
         help="forecast the next frames of a whole scene with a trained forecaster",
         description="Forecast the frames after the end of a series (a zarr or netCDF cube, a "
         "folder of dated GeoTIFFs, or a radar event folder), over the whole grid in "
         "overlapping windows, written as a CF cube (.zarr, .nc) or one COG per lead time "
         "(a folder).",
-    )
-    forecast.add_argument(
-        "--ckpt_path",
-        required=True,
-        help="a ForecastTask checkpoint, or last / best (the newest run's under runs/)",
     )
     forecast.add_argument("--input", required=True, type=Path, help="the series to continue")
     forecast.add_argument("--out", required=True, type=Path, help="OUT.zarr, OUT.nc or a folder")

@@ -23,21 +23,12 @@ SAMPLING = CineSampling(slices=1, frames=4, size=16)
 
 
 @pytest.fixture(scope="module")
-def fitted(tmp_path_factory):
+def fitted(tmp_path_factory, quiet):
     """A checkpoint fit one epoch on 5 phantom patients, and a folder of their cines."""
     root = make_acdc_like(tmp_path_factory.mktemp("acdc"), n_per_class=1, seed=0)
     data = ACDC(root, "training", SAMPLING)
     task = ClassificationTask(in_channels=1, num_classes=5, model_kwargs=TINY)
-    trainer = L.Trainer(
-        accelerator="cpu",
-        max_epochs=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-        default_root_dir=root,
-    )
+    trainer = L.Trainer(**quiet, limit_val_batches=0, default_root_dir=root)
     dm = SequenceDataModule(data, batch_size=2, val_fraction=0.0, test_fraction=0.0)
     trainer.fit(task, datamodule=dm)
     ckpt = root / "model.ckpt"

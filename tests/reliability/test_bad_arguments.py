@@ -107,20 +107,13 @@ def test_the_bounds_themselves_are_admitted(task, arguments):
         task(NOWHERE, **arguments)  # past the argument checks, failing only at the model
 
 
-def test_a_horizon_the_data_do_not_have_fails_at_the_first_batch():
+def test_a_horizon_the_data_do_not_have_fails_at_the_first_batch(quiet):
     task = ForecastTask(horizon=3, model_kwargs={"stride": 2, "width": 4, "hidden_channels": 4})
     weights = {k: v.clone() for k, v in task.state_dict().items()}
     data = DataLoader(
         MovingShapes(4, frames=3, horizon=2, size=8), batch_size=2, collate_fn=collate
     )
-    trainer = L.Trainer(
-        accelerator="cpu",
-        max_epochs=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
+    trainer = L.Trainer(**quiet)
     with pytest.raises(SeqImagingError) as raised:
         trainer.fit(task, data)
     assert str(raised.value) == (
