@@ -2,6 +2,7 @@
 
 import csv
 import shutil
+from pathlib import Path
 
 import lightning as L
 import pytest
@@ -81,6 +82,21 @@ def test_classify_a_table_without_labels(fitted, tmp_path):
     out = classify(ckpt, tmp_path / "cines.csv", tmp_path / "preds.csv")
     lines = out.read_text().splitlines()
     assert len(lines) == 3 and lines[1].startswith("patient001_4d.nii.gz,")
+
+
+def test_classify_a_dicom_series_through_a_table(fitted, tmp_path):
+    ckpt, _ = fitted
+    series = Path(__file__).parents[1] / "data" / "sunnybrook" / "dicom" / "SCD0000101"
+    (tmp_path / "cines.csv").write_text(f"path\n{series}\n")
+    out = classify(ckpt, tmp_path / "cines.csv", tmp_path / "preds.csv")
+    with open(out, newline="") as file:
+        (row,) = list(csv.DictReader(file))
+    task, _ = trained_task(ckpt, ClassificationTask)
+    with torch.no_grad():
+        sample = CineDataset([CineRecord(id="s", path=series)], SAMPLING)[0]
+        expected = task(collate([sample])).softmax(-1)[0]
+    got = [float(row[f"p_{c}"]) for c in ACDC.class_names]
+    assert got == pytest.approx(expected.tolist(), abs=1e-5)
 
 
 def test_channel_mismatch_names_the_file_and_channels(fitted, tmp_path):
