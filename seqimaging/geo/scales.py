@@ -83,6 +83,12 @@ class ValueScale:
         object.__setattr__(self, "high", high)
         if len(low) != len(high):
             raise DataError(f"{self.kind} scale: {len(low)} lows but {len(high)} highs")
+        bad = [b for b, v in enumerate(low + high) if not np.isfinite(v)]
+        if bad:
+            raise DataError(
+                f"{self.kind} scale: low={low}, high={high}; expected finite numbers "
+                "(fit on a cube whose valid pixels are finite; NaN marks invalid ones)"
+            )
         flat = [b for b, (lo, hi) in enumerate(zip(low, high, strict=True)) if not hi > lo]
         if SCALES[self.kind].fitted and flat:
             raise DataError(
@@ -93,12 +99,24 @@ class ValueScale:
     @classmethod
     def fit(cls, kind: str, cube: xr.DataArray) -> "ValueScale":
         """The ``kind`` scale of a ``(time, band, y, x)`` cube: each band's minimum and
-        maximum (NaN skipped) if ``kind`` is fitted, one pass over a lazy cube."""
+        maximum over its finite values if ``kind`` is fitted, in one pass over a lazy
+        cube (the whole cube given: to fit on training data alone, pass that part)."""
         if not SCALES[kind].fitted:
             return cls(kind)
+        finite = cube.where(np.isfinite(cube))
         over = ("time", "y", "x")
-        low, high = (np.asarray(v.values) for v in (cube.min(over), cube.max(over)))
-        return cls(kind, tuple(low), tuple(high))
+        extremes = xr.Dataset({"low": finite.min(over), "high": finite.max(over)}).compute()
+        return cls(kind, tuple(extremes["low"].values), tuple(extremes["high"].values))
+
+    def check_bands(self, bands: int, source: str) -> "ValueScale":
+        """This scale, if it fits ``bands`` bands (one low/high for all, or one per band);
+        else a :class:`DataError` naming ``source``."""
+        if len(self.low) not in (1, bands):
+            raise DataError(
+                f"{source} has {bands} bands; its {self.kind} scale has {len(self.low)} "
+                "(expected one per band, or one for all)"
+            )
+        return self
 
     def _bands(self, values: Tensor) -> tuple[Tensor, Tensor]:
         return tuple(
@@ -123,11 +141,14 @@ IDENTITY = ValueScale()
 """The values as they are."""
 
 
-def value_scale(scale: "ValueScale | str | dict | None", cube: xr.DataArray) -> ValueScale:
-    """``scale`` as a :class:`ValueScale`: a name (fitted on ``cube``), its recorded
-    settings, or ``None`` for ``identity``."""
-    if isinstance(scale, ValueScale):
-        return scale
+def value_scale(
+    scale: "ValueScale | str | dict | None", cube: xr.DataArray, source: str
+) -> ValueScale:
+    """``scale`` for ``cube`` (named ``source``) as a :class:`ValueScale`: a name (fitted
+    on ``cube``), its recorded settings, or ``None`` for ``identity``; checked against the
+    cube's bands."""
     if isinstance(scale, dict):
-        return ValueScale(**scale)
-    return IDENTITY if scale is None else ValueScale.fit(scale, cube)
+        scale = ValueScale(**scale)
+    elif not isinstance(scale, ValueScale):
+        scale = IDENTITY if scale is None else ValueScale.fit(scale, cube)
+    return scale.check_bands(cube.sizes["band"], source)

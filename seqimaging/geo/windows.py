@@ -85,9 +85,10 @@ class CubeWindows(Dataset):
         name: prefix of region names, to tell cubes apart.
         transform: a function applied to each sample.
         scale: the values the model sees: a row of :data:`~seqimaging.geo.scales.SCALES`
-            (``"min_max"``: this cube's range onto 0 … 1, one pass over it; ``"dbr"``:
-            rain rate as scaled decibels) or a :class:`~seqimaging.geo.scales.ValueScale`;
-            default the values as they are. Recorded in checkpoints, so that
+            (``"min_max"``: each band's range in this whole cube onto 0 … 1, one pass
+            over it; ``"dbr"``: rain rate as scaled decibels) or a
+            :class:`~seqimaging.geo.scales.ValueScale` (e.g. fitted on the training part
+            alone); default the values as they are. Recorded in checkpoints, so that
             ``seqimaging forecast`` scales new data alike and writes raw units.
 
     Raises:
@@ -138,7 +139,7 @@ class CubeWindows(Dataset):
         self.cube, self.context, self.horizon = cube, context, horizon
         self.patch, self.time_stride, self.time_unit = (patch_h, patch_w), time_stride, time_unit
         self.random_patches, self.labels_by, self.transform = random_patches, labels, transform
-        self.scale = value_scale(scale, cube)
+        self.scale = value_scale(scale, cube, source)
         self.settings = {"stride": stride, "min_valid": min_valid}
         self._region_size = region_h, region_w
         self._counts: tuple[np.ndarray, int, int] | None = None

@@ -162,13 +162,21 @@ def forecast(
     )
     cube = read_input(input, variable=variable, radar=radar)
     _check_fits(cube, hparams, data, min(context, cube.sizes["time"]), str(ckpt_path))
-    scale = ValueScale(**data.get("scale", {}))
+    scale = _recorded_scale(data, ckpt_path)
     result = forecast_scene(
         model, cube, context=context, horizon=horizon, tiling=tiling, scale=scale
     )
     result.attrs |= {"model": hparams.get("model", ""), "checkpoint": str(ckpt_path)}
     with dask_scheduler(scheduler):
         return write_forecast(result, out)
+
+
+def _recorded_scale(data: dict, where: str | Path) -> ValueScale:
+    """The value scale the checkpoint ``where`` records; identity if none."""
+    try:
+        return ValueScale(**data.get("scale", {}))
+    except (TypeError, SeqImagingError) as err:
+        raise CheckpointError(f"{where}: its recorded value scale is unusable: {err}") from err
 
 
 def _recorded(name: str, given: int | None, data: dict, where: str | Path) -> int:

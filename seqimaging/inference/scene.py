@@ -111,6 +111,9 @@ def forecast_scene(
         raise SeqImagingError(
             f"context={context!r}: expected 1 to {cube.sizes['time']} frames (those of {source})"
         )
+    if not isinstance(scale, ValueScale):
+        raise SeqImagingError(f"scale={scale!r}: expected a ValueScale (e.g. ValueScale('dbr'))")
+    scale.check_bands(cube.sizes["band"], source)
     recent = cube.isel(time=slice(-context, None)).transpose("time", "band", "y", "x")
     times = future_times(recent["time"].values, horizon, source)
     data = recent.data if isinstance(recent.data, da.Array) else da.from_array(recent.values)

@@ -131,10 +131,10 @@ NEWEST = {"last": _newest_last, "best": _newest_best}
 
 
 def find_checkpoint(path: str | Path, runs: str | Path = "runs") -> Path:
-    """``path``, or for ``last`` / ``best`` (:data:`NEWEST`) the newest run's ``last.ckpt``
-    / best checkpoint under the runs folder ``runs``."""
+    """``path``, or for ``last`` / ``best`` (:data:`NEWEST`, unless a file has that name)
+    the newest run's ``last.ckpt`` / best checkpoint under the runs folder ``runs``."""
     newest = NEWEST.get(str(path))
-    return Path(path) if newest is None else newest(Path(runs))
+    return Path(path) if newest is None or Path(path).is_file() else newest(Path(runs))
 
 
 class SafeCheckpointIO(TorchCheckpointIO):

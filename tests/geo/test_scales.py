@@ -70,6 +70,21 @@ def test_inverse_undoes_each_scale():
     assert identity(rain) is rain and ValueScale(**identity.settings()) == identity
 
 
+def test_infinite_pixels_do_not_set_the_range():
+    cube = rain_cube()
+    spiked = cube.copy(data=cube.values.copy())
+    spiked[0, 0, 8, 8] = np.inf
+    assert ValueScale.fit("min_max", spiked).high == (float(np.nanmax(cube.values)),)
+    with pytest.raises(DataError, match="expected finite numbers"):
+        ValueScale("min_max", low=0.0, high=float("inf"))
+
+
+def test_a_scale_of_other_bands_is_refused():
+    scale = ValueScale("min_max", low=(0.0, 1.0, 2.0), high=(1.0, 2.0, 3.0))
+    with pytest.raises(DataError, match="has 1 bands; its min_max scale has 3"):
+        CubeWindows(rain_cube(), context=3, patch=8, scale=scale)
+
+
 def test_unknown_or_degenerate_scales_are_refused():
     with pytest.raises(SeqImagingError, match="unknown value scale 'log'; expected one of: dbr"):
         CubeWindows(rain_cube(), context=3, patch=8, scale="log")

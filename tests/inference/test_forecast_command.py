@@ -149,6 +149,16 @@ def test_last_and_best_name_the_newest_run_checkpoints(trained, tmp_path, monkey
         forecast("best", cube_path, tmp_path / "best.zarr")
 
 
+def test_an_unusable_recorded_scale_names_the_checkpoint(trained, tmp_path):
+    checkpoint, cube_path = trained
+    saved = torch.load(checkpoint, weights_only=True)
+    saved["data"]["scale"] = {"kind": "log", "low": [0.0], "high": [1.0]}
+    torch.save(saved, tmp_path / "odd.ckpt")
+    with pytest.raises(SeqImagingError, match=r"odd\.ckpt: its recorded value scale .* 'log'"):
+        forecast(tmp_path / "odd.ckpt", cube_path, tmp_path / "out.zarr")
+    assert not (tmp_path / "out.zarr").exists()
+
+
 def test_bad_requests_are_refused_before_anything_is_written(trained, tmp_path):
     checkpoint, cube_path = trained
     out = tmp_path / "out.zarr"

@@ -98,6 +98,11 @@ def test_the_forecast_comes_back_in_the_cube_units():
     np.testing.assert_allclose(got.values[1], values[-1] + 0.4, rtol=1e-5, equal_nan=True)
     unscaled = forecast_scene(PlusTenth(), cube, context=2, horizon=2, tiling=Tiling(16))
     np.testing.assert_allclose(unscaled.values[1], values[-1] + 0.1, rtol=1e-5, equal_nan=True)
+    with pytest.raises(SeqImagingError, match="expected a ValueScale"):
+        forecast_scene(PlusTenth(), cube, context=2, horizon=2, tiling=Tiling(16), scale="dbr")
+    three = ValueScale("min_max", low=(0, 0, 0), high=(1, 1, 1))
+    with pytest.raises(DataError, match="has 2 bands; its min_max scale has 3"):
+        forecast_scene(PlusTenth(), cube, context=2, horizon=2, tiling=Tiling(16), scale=three)
 
 
 def test_local_cluster_gives_the_single_process_forecast():
