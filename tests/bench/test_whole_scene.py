@@ -30,6 +30,7 @@ def test_quick_run_forecasts_the_tile_on_both_schedulers(tmp_path):
     runs = result["runs"]
     assert [r["scheduler"] for r in runs] == ["sync", "LocalCluster 2×1"]
     assert runs[0]["windows"] > 0 and runs[0]["of_batch_rate"] > 0
+    assert 0 < runs[0]["model_share"] < 1 and runs[1]["model_share"] is None
     assert all(r["size"] == [512, 512] and r["wall_s"] > 0 for r in runs)
     assert len(runs[1]["worker_peak_rss_mb"]) == 2
     saved = json.loads((tmp_path / "results.json").read_text())
