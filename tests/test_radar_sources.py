@@ -218,6 +218,16 @@ def test_values_times_and_cube_convention(folders, source):
     assert np.isfinite(window[:, 2:, 3:]).all() and (window[:, 2:, 3:] > 0).all()
 
 
+@pytest.mark.parametrize("source", [*SOURCES, "fmi"])
+def test_last_reads_the_newest_frames_alone(folders, source):
+    folder = Path(__file__).parent / "data" / "fmi_radar" if source == "fmi" else folders[source]
+    whole = read_radar(folder, source)
+    newest = read_radar(folder, source, last=2)
+    xr.testing.assert_identical(newest, whole.isel(time=slice(-2, None)))
+    with pytest.raises(SeqImagingError, match="last=0: expected a number of frames"):
+        read_radar(folder, source, last=0)
+
+
 @pytest.mark.parametrize("source", list(SOURCES))
 def test_equals_pysteps_importer(folders, source):
     """Each frame as pysteps' importer + to_rainrate give it, turned north-up; undetect,

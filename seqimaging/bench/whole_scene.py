@@ -142,7 +142,7 @@ def run_once(scene: str, config: SceneConfig, scheduler: str, out: Path) -> dict
     rate_before = batch_rate(model, config)
     counted = Counting(model)
     radar = "opera" if not scene.endswith(".zarr") else None
-    cube = read_input(scene, radar=radar)
+    cube = read_input(scene, radar=radar, last=config.context)
     tiling = Tiling(config.patch, config.overlap, block=config.block, batch_size=config.batch_size)
     start = time.perf_counter()
     require("monai.inferers", extra="medical")  # a one-off 3 s, kept off the clock

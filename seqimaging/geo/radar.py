@@ -146,7 +146,11 @@ RADAR_SOURCES: Choices[RadarSource] = Choices(
 
 
 def read_radar(
-    folder: str | Path, source: str = "fmi", *, quantity: str = "rain_rate"
+    folder: str | Path,
+    source: str = "fmi",
+    *,
+    quantity: str = "rain_rate",
+    last: int | None = None,
 ) -> xr.DataArray:
     """Read one folder of a radar network's composites as a ``(time, band, y, x)`` cube.
 
@@ -158,6 +162,8 @@ def read_radar(
         folder: the folder of files; searched recursively for FMI only.
         source: a row of :data:`RADAR_SOURCES`.
         quantity: ``"rain_rate"``; FMI also ``"dbz"`` (a row of :data:`QUANTITIES`).
+        last: read only the last ``last`` frames (in time), e.g. a forecast's context;
+            default all.
 
     Returns:
         float32 rain rate in mm/h (band ``rain_rate``), NaN outside radar coverage, 0 where
@@ -179,14 +185,18 @@ def read_radar(
             f"{folder} does not exist; expected a folder of {source!r} radar files whose "
             f"names match {spec.pattern!r}"
         )
+    if last is not None and not (isinstance(last, int) and last >= 1):
+        raise SeqImagingError(f"last={last!r}: expected a number of frames ≥ 1, or None")
     if spec.importer is None:
-        return read_fmi_radar(folder, quantity=quantity).assign_attrs(source=source)
+        cube = read_fmi_radar(folder, quantity=quantity).assign_attrs(source=source)
+        return cube if last is None else cube.isel(time=slice(-last, None))
     if quantity != "rain_rate":
         raise SeqImagingError(
             f"quantity {quantity!r} of radar source {source!r}: expected 'rain_rate', the "
             f"only one read with pysteps' importers"
         )
     files = _dated_files(folder, source, spec)
+    files = dict(list(files.items())[-(last or len(files)) :])
     require("pysteps", extra="radar")
     if spec.module:
         require(spec.module, extra="radar")

@@ -47,7 +47,7 @@ def _read_cube(path: Path, options: dict[str, Any]) -> xr.DataArray:
 def _read_radar(path: Path, options: dict[str, Any]) -> xr.DataArray:
     from seqimaging.geo.radar import read_radar
 
-    return read_radar(path, options["radar"])
+    return read_radar(path, options["radar"], last=options.get("last"))
 
 
 def _read_stack(path: Path, options: dict[str, Any]) -> xr.DataArray:
@@ -66,7 +66,8 @@ INPUTS: Choices[InputKind] = Choices(
 )
 """What ``--input`` can be, tried in order: a zarr store or netCDF file
 (:func:`~seqimaging.geo.open_cube`, ``variable``), a radar event folder with ``radar``
-naming its network (:func:`~seqimaging.geo.read_radar`), a folder of dated GeoTIFFs
+naming its network (:func:`~seqimaging.geo.read_radar`, only the ``last`` files read, as
+pysteps' importers read whole files), a folder of dated GeoTIFFs
 (:func:`~seqimaging.geo.read_stack`)."""
 
 
@@ -160,7 +161,7 @@ def forecast(
     tiling = Tiling(
         _recorded("patch", patch, data, ckpt_path), overlap, block=block, batch_size=batch_size
     )
-    cube = read_input(input, variable=variable, radar=radar)
+    cube = read_input(input, variable=variable, radar=radar, last=context)
     _check_fits(cube, hparams, data, min(context, cube.sizes["time"]), str(ckpt_path))
     scale = _recorded_scale(data, ckpt_path)
     result = forecast_scene(

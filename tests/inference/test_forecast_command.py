@@ -1,6 +1,7 @@
 """`seqimaging forecast`: a trained forecaster continues a user's series, whole scene."""
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,14 +12,14 @@ from lightning.pytorch import Trainer
 from seqimaging.cli import main
 from seqimaging.data import SequenceDataModule
 from seqimaging.errors import SeqImagingError
-from seqimaging.inference.forecast import forecast, forecaster_from
+from seqimaging.inference.forecast import forecast, forecaster_from, read_input
 from seqimaging.inference.scene import Tiling, forecast_scene
 from seqimaging.models.tiling import tiled_forecast
 from seqimaging.tasks import ClassificationTask, ForecastTask
 
 pytest.importorskip("monai")
 pytest.importorskip("zarr")
-from seqimaging.geo import CubeWindows, open_cube, save_cube
+from seqimaging.geo import CubeWindows, open_cube, read_radar, save_cube
 
 TINY = {"hidden_channels": 4, "width": 4, "stride": 2}
 
@@ -157,6 +158,13 @@ def test_an_unusable_recorded_scale_names_the_checkpoint(trained, tmp_path):
     with pytest.raises(SeqImagingError, match=r"odd\.ckpt: its recorded value scale .* 'log'"):
         forecast(tmp_path / "odd.ckpt", cube_path, tmp_path / "out.zarr")
     assert not (tmp_path / "out.zarr").exists()
+
+
+def test_a_radar_folder_is_read_as_its_last_context_frames():
+    folder = Path(__file__).parents[1] / "data" / "fmi_radar"
+    cube = read_input(folder, radar="fmi", last=3)
+    assert cube.sizes["time"] == 3 and cube.encoding["source"] == str(folder)
+    xr.testing.assert_identical(cube, read_radar(folder, "fmi").isel(time=slice(-3, None)))
 
 
 def test_bad_requests_are_refused_before_anything_is_written(trained, tmp_path):
