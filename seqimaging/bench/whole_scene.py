@@ -145,7 +145,7 @@ def run_once(scene: str, config: SceneConfig, scheduler: str, out: Path) -> dict
     cube = read_input(scene, radar=radar, last=config.context)
     tiling = Tiling(config.patch, config.overlap, block=config.block, batch_size=config.batch_size)
     start = time.perf_counter()
-    require("monai.inferers", extra="medical")  # a one-off 3 s, kept off the clock
+    require("monai.inferers", extra="medical")  # a one-off import, kept off the clock
     cluster = None
     if scheduler == "cluster":
         distributed = require("distributed", extra="geo")

@@ -62,9 +62,9 @@ SCALES: Choices[ScaleKind] = Choices(
     },
 )
 """``identity``: values as they are; ``min_max``: each band's range in the training cube
-onto 0 … 1;
-``dbr``: rain rate (mm/h) as scaled decibels (:func:`~seqimaging.geo.rain_scale.to_dbr`),
-back to mm/h with :func:`~seqimaging.geo.rain_scale.rain_from_dbr`."""
+onto 0 … 1; ``dbr``: rain rate (mm/h) as scaled decibels
+(:func:`~seqimaging.geo.rain_scale.to_dbr`), back to mm/h with
+:func:`~seqimaging.geo.rain_scale.rain_from_dbr`."""
 
 
 @dataclass(frozen=True)
@@ -141,14 +141,9 @@ IDENTITY = ValueScale()
 """The values as they are."""
 
 
-def value_scale(
-    scale: "ValueScale | str | dict | None", cube: xr.DataArray, source: str
-) -> ValueScale:
+def value_scale(scale: "ValueScale | str | None", cube: xr.DataArray, source: str) -> ValueScale:
     """``scale`` for ``cube`` (named ``source``) as a :class:`ValueScale`: a name (fitted
-    on ``cube``), its recorded settings, or ``None`` for ``identity``; checked against the
-    cube's bands."""
-    if isinstance(scale, dict):
-        scale = ValueScale(**scale)
-    elif not isinstance(scale, ValueScale):
+    on ``cube``) or ``None`` for ``identity``; checked against the cube's bands."""
+    if not isinstance(scale, ValueScale):
         scale = IDENTITY if scale is None else ValueScale.fit(scale, cube)
     return scale.check_bands(cube.sizes["band"], source)

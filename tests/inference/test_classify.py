@@ -84,6 +84,7 @@ def test_classify_a_table_without_labels(fitted, tmp_path):
     assert len(lines) == 3 and lines[1].startswith("patient001_4d.nii.gz,")
 
 
+@pytest.mark.filterwarnings("ignore:Invalid value for VR UI")  # Sunnybrook's UIDs
 def test_classify_a_dicom_series_through_a_table(fitted, tmp_path):
     ckpt, _ = fitted
     series = Path(__file__).parents[1] / "data" / "sunnybrook" / "dicom" / "SCD0000101"
