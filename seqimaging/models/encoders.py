@@ -12,8 +12,14 @@ of :data:`ENCODERS` (:func:`build_encoder`):
   from torchvision's weights enum when its file is already in the torch hub cache;
   :func:`torchgeo_encoder` loads torchgeo's Sentinel-2 and Landsat weights into it.
   Nothing is downloaded.
+- ``"resnet18_imagenet"``, ``"resnet50_imagenet"``, :class:`ImageNetResNet`, the whole
+  ResNet to ``layer4`` (512 and 2048 channels, stride 32) on RGB frames in [0, 1],
+  with ImageNet's normalisation inside: the frame CNN of the CNN → LSTM recipe for
+  video, with torchvision's ImageNet weights from a local file or the hub cache.
+- ``"identity"``: features computed beforehand (``[N, D, 1, 1]``, e.g. by
+  :class:`~seqimaging.video.FeatureDataset`) pass through unchanged.
 
-Both take any number of input channels (1 for MRI, 13 for Sentinel-2) and a stride of 1,
+The first two take any number of input channels (1 for MRI, 13 for Sentinel-2) and a stride of 1,
 2, 4 or 8. :class:`PatchEncoder` (space-to-depth, no weights) is the forecaster's
 alternative to :class:`ConvEncoder`.
 """
@@ -33,7 +39,9 @@ from seqimaging.choices import Choices
 from seqimaging.errors import SeqImagingError, ShapeError, WeightsNotFoundError
 from seqimaging.models.blocks import check_stride, conv_block
 
-EncoderName = Literal["small", "resnet18", "resnet34"]
+EncoderName = Literal[
+    "small", "resnet18", "resnet34", "resnet18_imagenet", "resnet50_imagenet", "identity"
+]
 Weights = str | Path | WeightsEnum | None
 """Pretrained weights: none, a local state dict file, or a torchvision weights enum (name)."""
 _UNUSED = ("fc.", "layer3.", "layer4.")  # parts of a ResNet the trunk does not keep
@@ -195,6 +203,75 @@ class ResNetEncoder(nn.Module):
         return self.body(x)
 
 
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+"""The RGB mean and standard deviation torchvision's ImageNet weights were trained with."""
+
+
+class ImageNetResNet(nn.Module):
+    """A whole torchvision ResNet to ``layer4`` (no pooling, no ``fc``) on RGB in [0, 1].
+
+    ImageNet's normalisation (:data:`IMAGENET_MEAN`, :data:`IMAGENET_STD`) is applied
+    inside, so frames go in as a video reader gives them; the output stride is 32.
+
+    Args:
+        arch: ``"resnet18"`` (512 channels) or ``"resnet50"`` (2048).
+        weights: ``None`` (random init), the path of a local torchvision state dict (e.g.
+            ``resnet18-f37072fd.pth``; ``fc`` entries are ignored), or a weights enum
+            member or its name (``"ResNet18_Weights.IMAGENET1K_V1"``), from the torch hub
+            cache only.
+
+    Example:
+        >>> encoder = ImageNetResNet("resnet18")
+        >>> encoder(torch.rand(2, 3, 64, 96)).shape, encoder.out_channels
+        (torch.Size([2, 512, 2, 3]), 512)
+    """
+
+    in_channels, stride = 3, 32
+
+    def __init__(
+        self, arch: Literal["resnet18", "resnet50"] = "resnet18", *, weights: Weights = None
+    ) -> None:
+        super().__init__()
+        if arch not in ("resnet18", "resnet50"):
+            raise SeqImagingError(f"arch must be 'resnet18' or 'resnet50', got {arch!r}")
+        net = getattr(torchvision.models, arch)(weights=None)
+        state = _resolve_weights(weights)
+        if state is not None:
+            state = {k: v for k, v in state.items() if not k.startswith("fc.")}
+            missing, unexpected = net.load_state_dict(state, strict=False)
+            missing = [k for k in missing if not k.startswith("fc.")]
+            if missing or unexpected:
+                raise SeqImagingError(
+                    f"weights {weights} are not a torchvision {arch}: missing {missing[:5]}, "
+                    f"unexpected {unexpected[:5]}"
+                )
+        self.out_channels = net.fc.in_features
+        self.body = nn.Sequential(*list(net.children())[:-2])  # to layer4
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN)[:, None, None])
+        self.register_buffer("std", torch.tensor(IMAGENET_STD)[:, None, None])
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.body((x - self.mean) / self.std)
+
+
+class Precomputed(nn.Module):
+    """Features computed beforehand, ``[N, D, 1, 1]``, passed through unchanged (any
+    ``stride`` asked of it is that of the encoder that computed them)."""
+
+    def __init__(self, in_channels: int, stride: int = 1) -> None:
+        super().__init__()
+        self.in_channels = self.out_channels = in_channels
+        self.stride = stride
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.shape[1] != self.in_channels:
+            raise ShapeError(
+                f"features of {x.shape[1]} channels where {self.in_channels} were expected"
+            )
+        return x
+
+
 class PatchEncoder(nn.Module):
     """Space-to-depth: ``[N, C, H, W]`` → ``[N, C·s², H/s, W/s]``; ``s`` divides ``H`` and ``W``."""
 
@@ -268,8 +345,34 @@ def _resnet(arch: Literal["resnet18", "resnet34"]) -> Callable[..., ResNetEncode
     return build
 
 
+def _imagenet(arch: Literal["resnet18", "resnet50"]) -> Callable[..., ImageNetResNet]:
+    def build(in_channels: int, *, stride: int, width: int, weights: Weights) -> ImageNetResNet:
+        if in_channels != 3 or stride != 32:
+            raise SeqImagingError(
+                f"the {arch}_imagenet encoder reads RGB (in_channels=3) at stride 32; got "
+                f"in_channels={in_channels}, stride={stride}"
+            )
+        return ImageNetResNet(arch, weights=weights)
+
+    return build
+
+
+def _precomputed(in_channels: int, *, stride: int, width: int, weights: Weights) -> Precomputed:
+    if weights is not None:
+        raise SeqImagingError("the 'identity' encoder has no weights: its input is features")
+    return Precomputed(in_channels, stride)
+
+
 ENCODERS: Choices[Callable[..., nn.Module]] = Choices(
-    "encoder", {"small": _small, "resnet18": _resnet("resnet18"), "resnet34": _resnet("resnet34")}
+    "encoder",
+    {
+        "small": _small,
+        "resnet18": _resnet("resnet18"),
+        "resnet34": _resnet("resnet34"),
+        "resnet18_imagenet": _imagenet("resnet18"),
+        "resnet50_imagenet": _imagenet("resnet50"),
+        "identity": _precomputed,
+    },
 )
 """Encoder builders by name, each called as ``(in_channels, *, stride, width, weights)``."""
 
@@ -285,7 +388,9 @@ def build_encoder(
     """The encoder ``name``, a row of :data:`ENCODERS`.
 
     ``"small"`` is :class:`ConvEncoder` (``width`` channels in its stem; no ``weights``),
-    ``"resnet18"`` and ``"resnet34"`` are :class:`ResNetEncoder` (``width`` unused).
+    ``"resnet18"`` and ``"resnet34"`` are :class:`ResNetEncoder` (``width`` unused),
+    ``"resnet18_imagenet"`` and ``"resnet50_imagenet"`` :class:`ImageNetResNet` (RGB,
+    ``stride=32`` only), ``"identity"`` :class:`Precomputed` (``stride``, ``width`` unused).
     """
     return ENCODERS[name](in_channels, stride=stride, width=width, weights=weights)
 

@@ -191,6 +191,35 @@ def cnn_lstm_regressor(
 
 
 @register_model
+def cnn_lstm_video(
+    in_channels: int = 3,
+    num_classes: int = 101,
+    *,
+    encoder: EncoderName = "resnet18_imagenet",
+    stride: int = 32,
+    hidden_channels: int = 512,
+    num_layers: int = 2,
+    **kwargs,
+) -> SeqNet:
+    """Action recognition as the CNN → LSTM recipe has it: each RGB frame through an
+    ImageNet ResNet (``"resnet18_imagenet"``/``"resnet50_imagenet"``, ``weights=`` a local
+    file), its ``layer4`` map averaged to a vector, a 2-layer LSTM of 512, the last step →
+    linear → logits. With ``encoder="identity"`` and ``in_channels`` the feature size, it
+    reads the cached vectors of :class:`~seqimaging.video.FeatureDataset` instead of
+    frames. ``kwargs`` as :class:`SeqNet` (e.g. ``dropout``, ``pooling``)."""
+    return SeqNet(
+        in_channels,
+        num_classes,
+        core="lstm",
+        encoder=encoder,
+        stride=stride,
+        hidden_channels=hidden_channels,
+        num_layers=num_layers,
+        **kwargs,
+    )
+
+
+@register_model
 def regions_classifier(in_channels: int, num_classes: int, **kwargs) -> SeqNet:
     """One frame as a raster-order sequence of region features → ``nn.LSTM`` → logits."""
     return SeqNet(in_channels, num_classes, core="regions", **kwargs)
