@@ -239,12 +239,17 @@ class ImageNetResNet(nn.Module):
         state = _resolve_weights(weights)
         if state is not None:
             state = {k: v for k, v in state.items() if not k.startswith("fc.")}
-            missing, unexpected = net.load_state_dict(state, strict=False)
+            mismatch = {
+                k for k, v in net.state_dict().items() if k in state and v.shape != state[k].shape
+            }
+            missing, unexpected = (
+                net.load_state_dict(state, strict=False) if not mismatch else ([], [])
+            )
             missing = [k for k in missing if not k.startswith("fc.")]
-            if missing or unexpected:
+            if missing or unexpected or mismatch:
                 raise SeqImagingError(
                     f"weights {weights} are not a torchvision {arch}: missing {missing[:5]}, "
-                    f"unexpected {unexpected[:5]}"
+                    f"unexpected {unexpected[:5]}, of another shape {sorted(mismatch)[:5]}"
                 )
         self.out_channels = net.fc.in_features
         self.body = nn.Sequential(*list(net.children())[:-2])  # to layer4

@@ -173,10 +173,11 @@ class FeatureDataset(Dataset):
         return stats
 
     @torch.inference_mode()
-    def _encode(self, frames: np.ndarray) -> np.ndarray:
+    def _encode(self, frames: torch.Tensor) -> np.ndarray:
+        """Features of ``uint8`` frames ``[N, 3, H, W]`` (the loader made them tensors)."""
         out = []
         for i in range(0, len(frames), self.batch_size):
-            batch = torch.from_numpy(frames[i : i + self.batch_size]).to(self.device)
+            batch = frames[i : i + self.batch_size].to(self.device)
             out.append(self.encoder(batch.float().div_(255)).mean(dim=(2, 3)).float().cpu())
         return torch.cat(out).numpy()
 

@@ -21,6 +21,7 @@ from seqimaging.errors import SeqImagingError, ShapeError, WeightsNotFoundError
 from seqimaging.models.blocks import STRIDES
 from seqimaging.models.encoders import (
     ConvEncoder,
+    ImageNetResNet,
     ResNetEncoder,
     adapt_input_conv,
     build_encoder,
@@ -319,3 +320,46 @@ def test_encode_frames_without_lengths_is_per_frame():
         out = encode_frames(encoder, frames, lengths)
         expected = torch.stack([torch.stack([encoder(f[None])[0] for f in seq]) for seq in frames])
         torch.testing.assert_close(out, expected, **DOUBLE)
+
+
+# --------------------------------------------------------------------------- whole ImageNet ResNets
+
+
+@pytest.mark.parametrize("arch, channels", [("resnet18", 512), ("resnet50", 2048)])
+def test_imagenet_resnet_is_torchvision_to_its_pooled_features(arch, channels, weights_dir):
+    net, path = _save(
+        _random_resnet(arch, seed=2).double().eval(), weights_dir / f"{arch}.pth", True
+    )
+    encoder = ImageNetResNet(arch, weights=path).double().eval()
+    assert encoder.out_channels == channels
+    rgb = torch.rand(2, 3, 70, 90, dtype=torch.float64)
+    # torchvision's constants, held in float32 like every buffer made before .double()
+    mean = torch.tensor([0.485, 0.456, 0.406]).double()[:, None, None]
+    std = torch.tensor([0.229, 0.224, 0.225]).double()[:, None, None]
+    net.fc = nn.Identity()
+    with torch.no_grad():
+        torch.testing.assert_close(encoder(rgb).mean(dim=(2, 3)), net((rgb - mean) / std), **DOUBLE)
+    assert encoder(rgb).shape[2:] == (3, 3)  # stride 32, rounded up
+
+
+def test_imagenet_resnet_rows_and_their_limits(resnet18_whole_file):
+    _, path = resnet18_whole_file
+    assert isinstance(
+        build_encoder("resnet18_imagenet", 3, stride=32, weights=path), ImageNetResNet
+    )
+    with pytest.raises(SeqImagingError, match=r"RGB \(in_channels=3\) at stride 32"):
+        build_encoder("resnet18_imagenet", 1, stride=32)
+    with pytest.raises(SeqImagingError, match=r"RGB \(in_channels=3\) at stride 32"):
+        build_encoder("resnet50_imagenet", 3, stride=8)
+    with pytest.raises(SeqImagingError, match="not a torchvision resnet50"):
+        ImageNetResNet("resnet50", weights=path)
+
+
+def test_precomputed_features_pass_through():
+    encoder = build_encoder("identity", 7, stride=32)
+    features = torch.randn(4, 7, 1, 1)
+    assert encoder(features) is features and encoder.stride == 32
+    with pytest.raises(ShapeError, match="features of 5 channels where 7 were expected"):
+        encoder(torch.randn(4, 5, 1, 1))
+    with pytest.raises(SeqImagingError, match="no weights"):
+        build_encoder("identity", 7, weights="w.pth")

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from seqimaging.errors import SeqImagingError, ShapeError
+from seqimaging.models import build_model
 from seqimaging.models.seqnet import SeqNet
 
 DOUBLE = {"atol": 1e-10, "rtol": 1e-8}
@@ -136,3 +137,17 @@ def test_state_dict_names_are_those_of_saved_checkpoints():
 def test_docstring_example_shape():
     model = SeqNet(1, 5, core="convlstm", stride=4, hidden_channels=16)
     assert model(torch.randn(2, 6, 1, 32, 32)).shape == (2, 5)
+
+
+def test_cnn_lstm_video_on_cached_features_is_the_same_model():
+    torch.manual_seed(0)
+    whole = build_model("cnn_lstm_video", num_classes=4).eval()
+    lstm = whole.core.lstm
+    assert (lstm.num_layers, lstm.hidden_size, lstm.input_size) == (2, 512, 512)
+    cached = build_model("cnn_lstm_video", in_channels=512, num_classes=4, encoder="identity")
+    head = {k: v for k, v in whole.state_dict().items() if not k.startswith("encoder.")}
+    cached.load_state_dict(head)  # strict: the identity encoder has no weights
+    frames = torch.rand(2, 5, 3, 64, 64)
+    with torch.no_grad():
+        features = whole.encoder(frames.flatten(0, 1)).mean(dim=(2, 3)).unflatten(0, (2, 5))
+        torch.testing.assert_close(cached.eval()(features[..., None, None]), whole(frames))

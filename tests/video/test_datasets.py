@@ -4,8 +4,8 @@ import lightning as L
 import numpy as np
 import pytest
 import torch
-from conftest import H264, gradient_frames
 from torch.utils.data import DataLoader
+from video_helpers import H264, gradient_frames
 
 from seqimaging.data import SequenceDataModule
 from seqimaging.errors import DataError, DatasetNotFoundError

@@ -3,7 +3,7 @@ import hashlib
 import cv2
 import numpy as np
 import pytest
-from conftest import H264, UCF_MINI, av, gradient_frames, write_variable_rate
+from video_helpers import H264, UCF_MINI, av, gradient_frames, write_variable_rate
 
 from seqimaging.errors import DataError
 from seqimaging.video import frame_times, read_frames, read_video, write_video
