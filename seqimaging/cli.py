@@ -34,6 +34,9 @@ def _bench(args: argparse.Namespace) -> None:
         given["repeats"] = args.repeats
     if args.test is not None:
         given["test"] = tuple(part.strip() for part in args.test.split(","))
+    for option in ("split", "weights", "fps"):
+        if getattr(args, option) is not None:
+            given[option] = getattr(args, option)
     unknown = set(given) - {f.name for f in fields(kind)}
     if unknown:
         raise SeqImagingError(f"benchmark {args.name} has no option --{', --'.join(unknown)}")
@@ -157,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--test", help="held-out events, SOURCE/EVENT[,SOURCE/EVENT...] (radar-nowcast)"
     )
+    bench.add_argument("--split", type=int, help="official split, 1, 2 or 3 (ucf101)")
+    bench.add_argument("--weights", type=Path, help="ImageNet ResNet-18 state dict file (ucf101)")
+    bench.add_argument("--fps", type=float, help="rate frames are encoded at (ucf101)")
     bench.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
     bench.set_defaults(func=_bench)
     _add_forecast(commands)

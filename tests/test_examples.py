@@ -33,3 +33,11 @@ def test_radar_nowcast_untrained_model_is_the_extrapolation_nowcast(tmp_path, ca
     assert results["pysteps"]["mae"][-1] < results["persistence"]["mae"][-1]
     assert (tmp_path / "nowcast.png").stat().st_size > 0
     assert "pysteps csi_1" in capsys.readouterr().out
+
+
+def test_action_recognition_reports_the_lstm_beside_the_majority_class(capsys):
+    example = runpy.run_path(str(EXAMPLES / "action_recognition.py"))
+    results = example["main"](groups=8, epochs=1)
+    assert set(results) == {"majority class", "CNN+LSTM"}
+    assert results["majority class"] == 1 / 8  # 7 test groups, one clip of each class
+    assert "CNN+LSTM         top-1 accuracy" in capsys.readouterr().out

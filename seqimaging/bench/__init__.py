@@ -69,6 +69,12 @@ BENCHMARKS: Choices[Benchmark] = Choices("benchmark", {
         "M&Ms diagnosis (official split and 5-fold CV) and EF regression; phantoms without --root",
         "bench_mnms",
     ),
+    "ucf101": Benchmark(
+        "seqimaging.bench.ucf101",
+        "UCF101 action recognition: CNN+LSTM on frozen ResNet-18 features vs single-frame and "
+        "mean-pooled baselines; decoding vs model throughput; generated clips without --root",
+        options="VideoOptions",
+    ),
     "moving-shapes": Benchmark(
         "seqimaging.bench.moving_shapes",
         "synthetic 10 → 10 forecasting at 64×64 in OpenSTL's metric conventions",
