@@ -19,6 +19,7 @@ MODULES = [
     "splits",
     "tasks.training",
     "transforms",
+    "video.sampling",
 ]
 
 

@@ -26,6 +26,7 @@ ALLOWED = {  # unit → the units it may import besides itself
     "testing": {"errors"},
     "medical": CONTRACT,
     "geo": CONTRACT,
+    "video": CONTRACT,
     "data": CONTRACT,
     "models": BASE,
     "evaluation": BASE | {"splits"},  # choosing settings by cross-validation needs folds
@@ -35,12 +36,13 @@ ALLOWED = {  # unit → the units it may import besides itself
     # faces: each uses the layers below, never another face ...
     "demo": CONTRACT | {"data", "medical", "geo", "models", "evaluation", "report", "tasks"},
     "bench": CONTRACT
-    | {"data", "medical", "geo", "models", "evaluation", "report", "tasks", "testing", "inference"},
+    | {"data", "medical", "geo", "video", "models", "evaluation", "report", "tasks", "testing"}
+    | {"inference"},
     "training_cli": BASE | {"report", "tasks"},
     # ... except the command line, which only dispatches to them
     "cli": BASE | {"demo", "bench", "training_cli", "inference"},
 }
-NO_LIGHTNING = {"sample", "splits", "transforms", "testing", "medical", "geo", "models"}
+NO_LIGHTNING = {"sample", "splits", "transforms", "testing", "medical", "geo", "video", "models"}
 
 
 def _unit(module: str) -> str | None:

@@ -41,7 +41,6 @@ decoding keep one core of model fed. The encoding pass reports how long it waite
 decoded frames.
 """
 
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -55,6 +54,7 @@ from seqimaging.bench.record import BenchOptions, BenchRecord
 from seqimaging.evaluation import bootstrap_ci
 from seqimaging.models import ImageNetResNet, build_model
 from seqimaging.models.baselines import class_frequencies
+from seqimaging.profiling import median_times
 from seqimaging.report import interval_rows
 from seqimaging.tasks import ClassificationTask
 from seqimaging.tasks.training import fit_predict
@@ -200,28 +200,36 @@ def _lstm(train: FeatureDataset, test: FeatureDataset, config: VideoConfig, opti
     ).numpy()
 
 
-def _throughput(test: UCF101, config: VideoConfig, clips: int = 16) -> dict[str, float]:
-    """Frames per second on one core: decoding TSN clips, and the end-to-end model."""
-    for i in range(min(clips, len(test))):
-        test.timeline(test.records[i])  # the frame index is built once, before timing
-    start = time.perf_counter()
-    batch = torch.stack([test[i]["frames"] for i in range(min(clips, len(test)))])
-    decode = batch.shape[0] * batch.shape[1] / (time.perf_counter() - start)
+def _throughput(test: UCF101, config: VideoConfig) -> dict[str, float]:
+    """Frames per second on one core, medians of 3 alternating runs after one warm-up:
+    decoding a batch of TSN clips (frame index built), and the end-to-end model on it."""
+    picks = range(min(config.batch_size, len(test)))
+    for i in picks:
+        test.timeline(test.records[i])
+    frames = torch.stack([test[i]["frames"] for i in picks])
     model = build_model("cnn_lstm_video", num_classes=len(test.class_names))
-    frames = batch[: config.batch_size]
-    rates = {"decode_frames_per_s": decode}
-    for mode, grad in (("train", True), ("inference", False)):
-        model.train(grad)
-        start = time.perf_counter()
-        with torch.set_grad_enabled(grad):
-            logits = model(frames)
-            if grad:
-                logits.sum().backward()
-        rates[f"model_{mode}_frames_per_s"] = (
-            frames.shape[0] * frames.shape[1] / (time.perf_counter() - start)
-        )
+
+    def decode() -> None:
+        torch.stack([test[i]["frames"] for i in picks])
+
+    def train() -> None:
+        model.train()
+        model(frames).sum().backward()
+
+    @torch.inference_mode()
+    def inference() -> None:
+        model.eval()
+        model(frames)
+
+    fns = {"decode": decode, "model_train": train, "model_inference": inference}
+    times = median_times(fns, repeats=3, warmup=1, device=torch.device("cpu"))
+    rates = {
+        f"{name}_frames_per_s": frames.shape[0] * frames.shape[1] / t for name, t in times.items()
+    }
     for mode in ("train", "inference"):
-        rates[f"decode_over_{mode}"] = decode / rates[f"model_{mode}_frames_per_s"]
+        rates[f"decode_over_{mode}"] = (
+            rates["decode_frames_per_s"] / rates[f"model_{mode}_frames_per_s"]
+        )
     return rates
 
 
