@@ -175,11 +175,13 @@ def _baselines(train: FeatureDataset, test: FeatureDataset, config: VideoConfig,
     }
 
 
-def _lstm(train: FeatureDataset, test: FeatureDataset, config: VideoConfig, options) -> np.ndarray:
+def _lstm(
+    train: FeatureDataset, test: FeatureDataset, config: VideoConfig, options: VideoOptions
+) -> np.ndarray:
     def make_task(_):
         return ClassificationTask(
             "cnn_lstm_video",
-            in_channels=train[0]["frames"].shape[1],
+            in_channels=train.feature_size,
             num_classes=len(train.class_names),
             model_kwargs={
                 "encoder": "identity",
@@ -240,7 +242,7 @@ def bench(out: Path, options: VideoOptions) -> dict:
     if stand_in:
         root = BenchRecord.stand_in_data(
             out,
-            "actions",
+            f"actions-{config.groups}g{config.clips}c{config.frames}f{config.image}px-seed{options.seed}",
             lambda folder: make_action_clips(
                 folder,
                 groups=config.groups,

@@ -18,14 +18,13 @@ from seqimaging.video.features import FeatureDataset, weights_digest
 from seqimaging.video.hmdb51 import HMDB51
 from seqimaging.video.kinetics import Kinetics
 from seqimaging.video.reader import frame_times, read_frames, read_video
-from seqimaging.video.sampling import SAMPLINGS, DenseClips, Segments
+from seqimaging.video.sampling import DenseClips, Segments
 from seqimaging.video.table import VideoTable
 from seqimaging.video.ucf101 import UCF101
 from seqimaging.video.writer import write_video
 
 __all__ = [
     "HMDB51",
-    "SAMPLINGS",
     "UCF101",
     "DenseClips",
     "FeatureDataset",

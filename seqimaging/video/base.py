@@ -19,7 +19,7 @@ from torch.utils.data import Dataset
 
 from seqimaging.errors import DataError
 from seqimaging.files import atomic_write
-from seqimaging.video.reader import TOLERANCE, Size, frame_times, read_frames
+from seqimaging.video.reader import TOLERANCE, Size, frame_times, on_grid, read_frames
 from seqimaging.video.sampling import ClipSampling, Segments
 
 TSN = Segments()
@@ -86,13 +86,6 @@ class FrameIndex:
                     np.save(file, times)
         self._times[path] = times
         return times
-
-
-def _on_grid(times: np.ndarray, fps: float) -> np.ndarray:
-    """The frame times on screen at instants ``1 / fps`` apart from the first frame."""
-    steps = int(np.floor((times[-1] - times[0]) * fps + TOLERANCE))
-    instants = times[0] + np.arange(steps + 1) / fps
-    return times[np.searchsorted(times, instants + TOLERANCE, side="right") - 1]
 
 
 class VideoDataset(Dataset):
@@ -182,15 +175,18 @@ class VideoDataset(Dataset):
                 f"{record.path}: no frame between {record.start} s and {record.end} s; "
                 "expected the record's range inside the video"
             )
-        return times if self.fps is None else _on_grid(times, self.fps)
+        return times if self.fps is None else on_grid(times, self.fps)
 
-    def clip_frames(self, index: int) -> tuple[int, int, np.ndarray, np.ndarray]:
-        """Sample ``index`` without decoding: its record's position in :attr:`records`,
-        its clip number, the record's :meth:`timeline` and the clip's indices into it."""
-        i, clip = self._items[index]
-        times = self.timeline(self.records[i])
-        picks = self.sampling.indices(len(times), training=self.training)
-        return i, clip, times, picks[clip % len(picks)]
+    def item(self, index: int) -> tuple[int, int]:
+        """Sample ``index`` without decoding: its record's position in :attr:`records` and
+        its clip number."""
+        return self._items[index]
+
+    def picks(self, clip: int, frames: int) -> np.ndarray:
+        """The indices of clip ``clip`` among a video's ``frames`` frames (drawn anew in
+        training)."""
+        picks = self.sampling.indices(frames, training=self.training)
+        return picks[clip % len(picks)]
 
     def clip_meta(self, record: VideoRecord, clip: int, times: np.ndarray) -> dict[str, Any]:
         """The sample's ``meta`` and ``times`` (s since its first frame), and its label."""
@@ -218,8 +214,10 @@ class VideoDataset(Dataset):
         return len(self._items)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        i, clip, timeline, picks = self.clip_frames(index)
-        record, times = self.records[i], timeline[picks]
+        i, clip = self.item(index)
+        record = self.records[i]
+        timeline = self.timeline(record)
+        times = timeline[self.picks(clip, len(timeline))]
         frames = read_frames(record.path, times, size=self.size).values
         sample = {"frames": torch.from_numpy(frames).float().div_(255)}
         sample |= self.clip_meta(record, clip, times)

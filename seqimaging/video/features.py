@@ -64,14 +64,14 @@ class _WholeVideos(Dataset):
     def __len__(self) -> int:
         return len(self.todo)
 
-    def __getitem__(self, index: int) -> tuple[int, list[np.ndarray]]:
+    def __getitem__(self, index: int) -> tuple[int, np.ndarray, list[np.ndarray]]:
         record = self.videos.records[self.todo[index]]
         times = self.videos.timeline(record)
         chunks = [
             read_frames(record.path, times[i : i + CHUNK], size=self.videos.size).values
             for i in range(0, len(times), CHUNK)
         ]
-        return self.todo[index], chunks
+        return self.todo[index], times, chunks
 
 
 @dataclass
@@ -107,7 +107,9 @@ class FeatureDataset(Dataset):
         dtype: the stored dtype; float16 halves the disk at a relative error of about 1e-3.
 
     Missing entries are encoded when the dataset is made (:attr:`stats` says how many
-    and how long decoding and encoding took).
+    and how long decoding and encoding took); ``encoder`` is then in eval mode on
+    ``device``. Each entry holds the frame times beside the features, so samples are
+    drawn without opening a video.
     """
 
     def __init__(
@@ -129,7 +131,7 @@ class FeatureDataset(Dataset):
         self.videos, self.encoder, self.device = videos, encoder, device
         self.batch_size, self.workers, self.dtype = batch_size, workers, np.dtype(dtype)
         settings = {
-            "encoder": weights_digest(encoder),
+            "weights_sha256": weights_digest(encoder),
             "size": videos.size,
             "fps": videos.fps,
             "dtype": self.dtype.name,
@@ -137,10 +139,11 @@ class FeatureDataset(Dataset):
         key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
         self.folder = Path(cache_dir) / key
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.settings = settings | {"class": type(encoder).__qualname__}
         settings_file = self.folder / "settings.json"
         if not settings_file.is_file():
             with atomic_write(settings_file, "w") as file:
-                json.dump(settings | {"class": type(encoder).__qualname__}, file, indent=1)
+                json.dump(self.settings, file, indent=1)
         self.entries = [
             self.folder / f"{file_key(r.path, r.start, r.end)}.npy" for r in videos.records
         ]
@@ -161,11 +164,13 @@ class FeatureDataset(Dataset):
         )
         self.encoder.eval().to(self.device)
         ready = time.perf_counter()
-        for i, chunks in loader:
+        for i, times, chunks in loader:
             stats.waiting += time.perf_counter() - ready
             start = time.perf_counter()
             features = np.concatenate([self._encode(chunk) for chunk in chunks])
-            with atomic_write(self.entries[i]) as file:
+            with atomic_write(_times_file(self.entries[i])) as file:
+                np.save(file, np.asarray(times, np.float64))
+            with atomic_write(self.entries[i]) as file:  # last: an entry is complete
                 np.save(file, features.astype(self.dtype))
             stats.videos, stats.frames = stats.videos + 1, stats.frames + len(features)
             ready = time.perf_counter()
@@ -185,14 +190,29 @@ class FeatureDataset(Dataset):
         return len(self.videos)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        i, clip, timeline, picks = self.videos.clip_frames(index)
-        features = np.load(self.entries[i], mmap_mode="r")
+        i, clip = self.videos.item(index)
+        entry = self.entries[i]
+        features, timeline = np.load(entry, mmap_mode="r"), np.load(_times_file(entry))
         if len(features) != len(timeline):
             raise SeqImagingError(
-                f"{self.entries[i]}: {len(features)} feature rows for the {len(timeline)} "
-                f"frames of {self.videos.records[i].path}; delete the entry to encode it again"
+                f"{entry}: {len(features)} feature rows for {len(timeline)} frame times of "
+                f"{self.videos.records[i].path}; delete the entry to encode it again"
             )
+        picks = self.videos.picks(clip, len(timeline))
         frames = torch.from_numpy(np.asarray(features[picks], np.float32))[:, :, None, None]
-        return {"frames": frames} | self.videos.clip_meta(
-            self.videos.records[i], clip, timeline[picks]
-        )
+        sample = self.videos.clip_meta(self.videos.records[i], clip, timeline[picks])
+        return {"frames": frames} | sample
+
+    @property
+    def feature_size(self) -> int:
+        """``D``, the length of each frame's vector."""
+        return int(np.load(self.entries[0], mmap_mode="r").shape[1])
+
+    def data_settings(self) -> dict[str, Any]:
+        """The wrapped dataset's settings and the encoder's, recorded in checkpoints."""
+        return self.videos.data_settings() | {"features": self.settings}
+
+
+def _times_file(entry: Path) -> Path:
+    """The frame times stored beside an entry's features."""
+    return entry.with_suffix(".times.npy")

@@ -48,16 +48,19 @@ class _Clock:
     def __init__(self, path: Path, limit: float) -> None:
         self.path, self.limit, self.end = path, limit, time.monotonic() + limit
 
+    def exceeded(self) -> DataError:
+        return DataError(
+            f"{self.path}: reading took longer than {self.limit:g} s (time_limit); "
+            "expected a video file FFmpeg decodes at a usual rate"
+        )
+
     def check(self) -> None:
         if time.monotonic() > self.end:
-            raise DataError(
-                f"{self.path}: decoding took longer than {self.limit:g} s (time_limit); "
-                "expected a video file FFmpeg decodes at a usual rate"
-            )
+            raise self.exceeded()
 
 
 @contextmanager
-def _opened(path: str | Path) -> Iterator[tuple[object, object, Path]]:
+def _opened(path: str | Path, time_limit: float) -> Iterator[tuple[Any, Any, Path]]:
     """The container of ``path`` and its first video stream, closed afterwards; FFmpeg's
     errors on the way become :class:`DataError` naming the file."""
     av = require("av", extra="video")
@@ -65,7 +68,9 @@ def _opened(path: str | Path) -> Iterator[tuple[object, object, Path]]:
     if not path.is_file():
         raise DataError(f"{path}: no such video file")
     try:
-        container = av.open(str(path), mode="r")
+        container = av.open(str(path), mode="r", timeout=time_limit)
+    except av.ExitError as err:  # FFmpeg interrupted by the timeout
+        raise _Clock(path, time_limit).exceeded() from err
     except av.FFmpegError as err:
         raise DataError(f"{path}: FFmpeg cannot open it ({err}); expected a video file") from err
     try:
@@ -76,8 +81,16 @@ def _opened(path: str | Path) -> Iterator[tuple[object, object, Path]]:
             )
         stream = container.streams.video[0]
         if stream.codec_context is None or not stream.codec_context.is_decoder:
-            raise DataError(f"{path}: FFmpeg has no decoder for its codec {stream.codec!r}")
+            raise DataError(
+                f"{path}: FFmpeg has no decoder for its video codec; expected a codec FFmpeg "
+                "decodes (MPEG-4, H.264, HEVC, VP9, AV1, ...)"
+            )
+        if stream.time_base is None:
+            raise DataError(f"{path}: its video stream has no time base; expected timestamps")
+        stream.codec_context.thread_count = 1  # parallel decoding: DataLoader workers
         yield container, stream, path
+    except av.ExitError as err:
+        raise _Clock(path, time_limit).exceeded() from err
     except av.FFmpegError as err:
         raise DataError(
             f"{path}: FFmpeg failed reading it ({err}); the file is corrupt or truncated"
@@ -87,7 +100,8 @@ def _opened(path: str | Path) -> Iterator[tuple[object, object, Path]]:
 
 
 def _seconds(stream) -> Fraction:
-    return Fraction(stream.time_base) if stream.time_base is not None else Fraction(1, 1)
+    """Seconds per tick of the stream's timestamps."""
+    return Fraction(stream.time_base)
 
 
 def frame_times(path: str | Path, *, time_limit: float = TIME_LIMIT) -> np.ndarray:
@@ -97,7 +111,7 @@ def frame_times(path: str | Path, *, time_limit: float = TIME_LIMIT) -> np.ndarr
         DataError: the file cannot be read, has no video stream or no frame, packets
             without timestamps, or fewer frames than its header promises (truncated).
     """
-    with _opened(path) as (container, stream, path):
+    with _opened(path, time_limit) as (container, stream, path):
         clock, base, pts = _Clock(path, time_limit), _seconds(stream), []
         for packet in container.demux(stream):
             clock.check()
@@ -126,15 +140,36 @@ def _target_size(height: int, width: int, size: Size, path: Path) -> tuple[int, 
     return int(size[0]), int(size[1])
 
 
-def _decode(container, stream, clock: _Clock, start: float | None) -> Iterator[tuple[float, Any]]:
-    """``(time, frame)`` from the keyframe before ``start`` (seeking there) onwards."""
+def _frames(container, stream, clock: _Clock) -> Iterator[tuple[float, Any]]:
     base = _seconds(stream)
-    if start is not None:
-        container.seek(int(start / base), stream=stream, backward=True, any_frame=False)
     for frame in container.decode(stream):
         clock.check()
         if frame.pts is not None:
             yield float(frame.pts * base), frame
+
+
+def _decode(container, stream, clock: _Clock, start: float | None) -> Iterator[tuple[float, Any]]:
+    """``(time, frame)`` from the keyframe before ``start`` onwards.
+
+    A seek lands on a keyframe by the container's index, which for some files (AVI with
+    B-frames) is after ``start``, or drops the frames decoded from before it; then the
+    reader seeks again, 1, 2, 4 ... s earlier, down to the start of the file.
+    """
+    if start is None:
+        yield from _frames(container, stream, clock)
+        return
+    back = 0.0
+    while True:
+        target = max(start - back, 0.0)
+        container.seek(int(target / _seconds(stream)), stream=stream, backward=True)
+        decoded = _frames(container, stream, clock)
+        first = next(decoded, None)
+        if first is None or first[0] <= start + TOLERANCE or target == 0.0:
+            if first is not None:
+                yield first
+                yield from decoded
+            return
+        back = max(2 * back, 1.0)
 
 
 def _rgb(frame, shape: tuple[int, int]) -> np.ndarray:
@@ -169,30 +204,43 @@ def _cube(path: Path, frames: list[np.ndarray], times: Sequence[float], stream) 
 def _every_frame(decoded, start: float | None, end: float | None):
     """``(time, frame)`` of the frames from ``start`` (inclusive) to ``end`` (exclusive)."""
     for t, frame in decoded:
-        if end is not None and t >= end:
+        if end is not None and t >= end - TOLERANCE:
             return
-        if start is None or t >= start:
+        if start is None or t >= start - TOLERANCE:
             yield t, frame
 
 
 def _at_rate(decoded, fps: float, start: float | None, end: float | None):
     """``(instant, frame)`` at instants ``1 / fps`` apart from ``start`` (the first frame
-    without one) to ``end`` (exclusive; the last frame's time, inclusive, without one), each
-    with the latest frame at or before it."""
+    without one) to ``end`` (exclusive; the last frame's time, inclusive, without one),
+    each with the frame on screen then: the latest at or before it (:data:`TOLERANCE`
+    apart counts as at), as :func:`on_grid` picks from an index; an instant before the
+    first frame takes the first frame."""
     origin, count, shown, last, stop = start, 0, None, None, None
     for t, frame in decoded:
-        if end is not None and t >= end:
+        if end is not None and t >= end - TOLERANCE:
             stop = end
             break
         origin = t if origin is None else origin
-        while shown is not None and origin + count / fps < t:  # on screen until this frame
+        while shown is not None and origin + count / fps < t - TOLERANCE:
             yield origin + count / fps, shown
             count += 1
         shown, last = frame, t
-    limit = stop if stop is not None else last
-    while shown is not None and origin + count / fps < limit + (stop is None) * TOLERANCE:
+    while shown is not None and (
+        origin + count / fps < stop - TOLERANCE
+        if stop is not None
+        else origin + count / fps <= last + TOLERANCE
+    ):
         yield origin + count / fps, shown
         count += 1
+
+
+def on_grid(times: np.ndarray, fps: float) -> np.ndarray:
+    """The frame times (of sorted ``times``) on screen at instants ``1 / fps`` apart from
+    the first frame to the last: what ``read_video(fps=fps)`` gives, from an index."""
+    steps = int(np.floor((times[-1] - times[0]) * fps + TOLERANCE))
+    instants = times[0] + np.arange(steps + 1) / fps
+    return times[np.searchsorted(times, instants + TOLERANCE, side="right") - 1]
 
 
 def read_video(
@@ -229,7 +277,7 @@ def read_video(
         raise DataError(f"{path}: fps must be positive, got {fps}")
     if start is not None and end is not None and not end > start:
         raise DataError(f"{path}: end {end} is not after start {start}")
-    with _opened(path) as (container, stream, path):
+    with _opened(path, time_limit) as (container, stream, path):
         context = stream.codec_context
         shape = _target_size(context.height, context.width, size, path)
         decoded = _decode(container, stream, _Clock(path, time_limit), start)
@@ -262,7 +310,7 @@ def read_frames(
     """
     wanted = np.asarray(times, np.float64)
     order = np.unique(wanted)
-    with _opened(path) as (container, stream, path):
+    with _opened(path, time_limit) as (container, stream, path):
         context = stream.codec_context
         shape = _target_size(context.height, context.width, size, path)
         clock, got, decoded, position, frame = _Clock(path, time_limit), {}, None, -np.inf, None

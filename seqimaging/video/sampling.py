@@ -13,8 +13,6 @@ gives without decoding it, so a dataset knows its length.
   training; in test ``clips`` clips spread evenly over the video, whose predictions are
   averaged (:func:`~seqimaging.video.average_clips`). A video shorter than a clip repeats
   its last frame.
-
-The rows of :data:`SAMPLINGS` name them for configs.
 """
 
 from dataclasses import dataclass
@@ -22,7 +20,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from seqimaging.choices import Choices
 from seqimaging.errors import SeqImagingError
 
 
@@ -94,6 +91,3 @@ class DenseClips:
 
 
 ClipSampling = Segments | DenseClips
-
-SAMPLINGS: Choices[type] = Choices("clip sampling", {"segments": Segments, "dense": DenseClips})
-"""The samplings by name: ``"segments"`` (:class:`Segments`), ``"dense"`` (:class:`DenseClips`)."""

@@ -167,7 +167,9 @@ def make_action_clips(
                     relative = f"{name}/v_{name}_g{group:02d}_c{clip:02d}.avi"
                     video = action_clip(motion, name == backwards, shared, rng, frames)
                     (root / "UCF-101" / name).mkdir(parents=True, exist_ok=True)
-                    write_video(root / "UCF-101" / relative, video, fps=fps, quality=3)
+                    write_video(  # every frame a keyframe: compression is time-symmetric
+                        root / "UCF-101" / relative, video, fps=fps, quality=3, keyframes=1
+                    )
                     if group <= TEST_GROUPS:
                         test.append(relative)
                     else:

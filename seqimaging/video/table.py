@@ -40,9 +40,11 @@ class VideoTable(VideoDataset):
         **kwargs: as :class:`~seqimaging.video.VideoDataset`.
 
     Raises:
-        DataError: no ``path`` or ``label`` column, a blank label, a label not in
-            ``class_names``, a time that is not seconds, one file range listed twice, or
-            a file that does not exist.
+        DataError: no ``path`` or ``label`` column, a blank path or label, a label not in
+            ``class_names``, a time that is not seconds, an end not after its start, one
+            file range listed twice, or a file that does not exist.
+
+    A clip's id is its path as written, without the suffix (and ``@<start>`` for a range).
     """
 
     def __init__(
@@ -55,21 +57,25 @@ class VideoTable(VideoDataset):
             rows = list(csv.DictReader(file))
         if not rows or not {"path", "label"} <= set(rows[0]):
             raise DataError(f"{table}: no rows, or no 'path' and 'label' columns")
-        blank = [i for i, r in enumerate(rows, start=2) if not (r["label"] or "").strip()]
-        if blank:
-            raise DataError(f"{table}, line {blank[0]}: blank label; expected a class name")
+        for column in ("path", "label"):
+            blank = [i for i, r in enumerate(rows, start=2) if not (r[column] or "").strip()]
+            if blank:
+                raise DataError(f"{table}, line {blank[0]}: blank {column}; expected one")
         self.class_names = class_names or tuple(sorted({r["label"].strip() for r in rows}))
         records, seen = [], {}
         for line, row in enumerate(rows, start=2):
-            path = table.parent / row["path"]
+            path = table.parent / row["path"].strip()
             start = _seconds(row.get("start"), table, line, "start")
             end = _seconds(row.get("end"), table, line, "end")
+            if start is not None and end is not None and not end > start:
+                raise DataError(f"{table}, line {line}: end {end:g} is not after start {start:g}")
             key = (path.resolve(), start, end)
             if key in seen:
                 raise DataError(f"{table}, lines {seen[key]} and {line}: the same clip twice")
             seen[key] = line
             label = self.class_index(row["label"].strip(), table)
-            ident = path.stem if start is None else f"{path.stem}_{start:g}"
+            name = Path(row["path"].strip()).with_suffix("").as_posix()  # unique per file
+            ident = name if start is None else f"{name}@{start:g}"
             group = (row.get("group") or "").strip() or str(path)
             records.append(VideoRecord(ident, path, label, group, start, end))
         super().__init__(records, **kwargs)

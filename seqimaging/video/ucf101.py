@@ -9,7 +9,9 @@ Layout (as distributed)::
 
 The clips of one group (``gNN``: one actor and scene) are all in the train list or all in
 the test list of a split; a group is the sample's ``meta["group"]``, so that a validation
-split cut from the training list keeps groups apart too.
+split cut from the training list keeps groups apart too. The group is the bare ``gNN``,
+shared by every class, as the official splits hold out group numbers across classes:
+coarser than one actor, never leaking one.
 
 Example:
     >>> train = UCF101("UCF101", split=1, fold="train", training=True)  # doctest: +SKIP
@@ -25,7 +27,7 @@ from seqimaging.errors import DataError, DatasetNotFoundError
 from seqimaging.video.base import VideoDataset, VideoRecord
 from seqimaging.video.lists import class_list, list_lines
 
-FILE = re.compile(r"v_(?P<action>\w+?)_(?P<group>g\d+)_c\d+$")
+FILE = re.compile(r"v_\w+?_(?P<group>g\d+)_c\d+$")
 
 
 class UCF101(VideoDataset):

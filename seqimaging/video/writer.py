@@ -25,6 +25,7 @@ def write_video(
     fps: int = 25,
     codec: str = "mpeg4",
     quality: int = 4,
+    keyframes: int = 12,
 ) -> Path:
     """Encode ``frames`` ``[T, 3, H, W]`` RGB ``uint8`` at ``fps`` into ``path``.
 
@@ -36,6 +37,7 @@ def write_video(
             ``"libx264"``, ``"libvpx-vp9"``.
         quality: the encoder's fixed quantiser (``qscale``, 1 best to 31 worst) where it
             has one.
+        keyframes: frames from one keyframe to the next (1: every frame is one).
 
     Returns:
         ``path``.
@@ -56,6 +58,7 @@ def write_video(
             stream = out.add_stream(codec, rate=fps)
             stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
             stream.codec_context.qscale = quality
+            stream.codec_context.gop_size = keyframes
             for image in frames:
                 frame = av.VideoFrame.from_ndarray(image.transpose(1, 2, 0), format="rgb24")
                 out.mux(stream.encode(frame))

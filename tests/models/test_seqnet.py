@@ -151,3 +151,21 @@ def test_cnn_lstm_video_on_cached_features_is_the_same_model():
     with torch.no_grad():
         features = whole.encoder(frames.flatten(0, 1)).mean(dim=(2, 3)).unflatten(0, (2, 5))
         torch.testing.assert_close(cached.eval()(features[..., None, None]), whole(frames))
+
+
+def test_convlstm_over_imagenet_resnet_maps_skips_padding():
+    torch.manual_seed(0)
+    model = build_model(
+        "convlstm_classifier",
+        in_channels=3,
+        num_classes=4,
+        encoder="resnet18_imagenet",
+        stride=32,
+        hidden_channels=8,
+    ).eval()
+    frames = torch.rand(2, 3, 3, 64, 64)
+    with torch.no_grad():
+        padded = model(frames, lengths=torch.tensor([3, 2]))
+        alone = model(frames[1:, :2])
+    torch.testing.assert_close(padded[1:], alone)
+    assert padded.shape == (2, 4)

@@ -6,8 +6,8 @@ import pytest
 from video_helpers import H264, UCF_MINI, av, gradient_frames, write_variable_rate
 
 from seqimaging.errors import DataError
-from seqimaging.video import frame_times, read_frames, read_video, write_video
-from seqimaging.video.reader import SEEK_GAP
+from seqimaging.video import frame_times, read_frames, read_video, reader, write_video
+from seqimaging.video.reader import SEEK_GAP, on_grid
 
 AVI = UCF_MINI / "UCF-101" / "Emerge" / "v_Emerge_g01_c01.avi"
 
@@ -44,12 +44,57 @@ def test_range_seeks_and_matches_the_whole_read():
     np.testing.assert_allclose(part.time.values, whole.time.values[keep.values])
 
 
-def test_fps_takes_the_frame_on_screen():
+@pytest.mark.parametrize("start", [0.3, 0.1, 0.6])  # 0.1 + 7 / 10 rounds below 0.8
+def test_fps_takes_the_frame_on_screen(start):
     whole = read_video(H264)
-    slow = read_video(H264, fps=10, start=0.3, end=1.3)
-    np.testing.assert_allclose(slow.time.values, 0.3 + np.arange(10) / 10)
-    shown = np.searchsorted(whole.time.values, slow.time.values + 1e-9, side="right") - 1
+    slow = read_video(H264, fps=10, start=start, end=start + 1.0)
+    np.testing.assert_allclose(slow.time.values, start + np.arange(10) / 10)
+    shown = np.floor(slow.time.values * 25 + 1e-6).astype(int)  # frames 1/25 s apart
     np.testing.assert_array_equal(slow.values, whole.values[shown])
+
+
+def test_fps_read_equals_the_grid_of_the_index():
+    times = frame_times(H264)
+    for fps in (7, 10, 25):
+        video = read_video(H264, fps=fps)
+        picked = on_grid(times, fps)
+        np.testing.assert_array_equal(video.values, read_frames(H264, picked).values)
+
+
+def test_a_range_decodes_from_the_keyframe_before_it_only(monkeypatch):
+    decoded = []
+    original = reader._frames
+
+    def counting(*args):
+        for item in original(*args):
+            decoded.append(item[0])
+            yield item
+
+    monkeypatch.setattr(reader, "_frames", counting)
+    read_video(H264, start=1.5, end=1.7)  # keyframes every 12 frames: 1.44 is one
+    assert min(decoded) >= 1.44 - 1e-9 and len(decoded) <= 8
+
+
+def _bframe_avi(path):
+    frames = gradient_frames(40)
+    with av.open(str(path), mode="w") as out:
+        stream = out.add_stream("mpeg4", rate=25, options={"bf": "2", "g": "12"})
+        stream.width, stream.height, stream.pix_fmt = 48, 32, "yuv420p"
+        for image in frames:
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(image.transpose(1, 2, 0))))
+        out.mux(stream.encode())
+    return path
+
+
+def test_seeks_in_avi_with_b_frames_land_before_the_range(tmp_path):
+    path = _bframe_avi(tmp_path / "bframes.avi")  # its index seeks past some starts
+    whole, times = read_video(path), frame_times(path)
+    for start in (0.16, 0.4, 0.44, 1.0):
+        part = read_video(path, start=start, end=start + 0.3)
+        keep = (whole.time.values >= start - 1e-9) & (whole.time.values < start + 0.3 - 1e-9)
+        np.testing.assert_array_equal(part.values, whole.values[keep])
+    picks = [3, 13, 11, 25]
+    np.testing.assert_array_equal(read_frames(path, times[picks]).values, whole.values[picks])
 
 
 def test_variable_frame_rate_is_kept(tmp_path):
@@ -130,6 +175,13 @@ def test_corrupt_file_and_not_a_video(tmp_path):
         read_video(tmp_path / "absent.avi")
 
 
+def test_unsupported_codec(tmp_path):
+    path = tmp_path / "odd.avi"
+    path.write_bytes(AVI.read_bytes().replace(b"FMP4", b"QQQQ"))  # a FourCC FFmpeg lacks
+    with pytest.raises(DataError, match=r"odd\.avi: FFmpeg has no decoder for its video codec"):
+        read_video(path)
+
+
 def test_audio_only(tmp_path):
     path = tmp_path / "tone.wav"
     with av.open(str(path), mode="w") as out:
@@ -157,7 +209,7 @@ def test_zero_frames(tmp_path):
 
 
 def test_time_limit_bounds_decoding():
-    with pytest.raises(DataError, match="longer than 0 s"):
+    with pytest.raises(DataError, match="reading took longer than 0 s"):
         read_video(H264, time_limit=0.0)
 
 

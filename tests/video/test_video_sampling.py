@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from seqimaging.errors import SeqImagingError
-from seqimaging.video import SAMPLINGS, DenseClips, Segments
+from seqimaging.video import DenseClips, Segments
 
 
 def test_segments_centre_in_test_and_inside_their_segment_in_training():
@@ -27,8 +27,7 @@ def test_dense_clips():
     assert DenseClips(clips=5).count(training=True) == 1 and DenseClips(clips=5).count(False) == 5
 
 
-def test_sampling_table_and_bad_values():
-    assert SAMPLINGS["dense"] is DenseClips and SAMPLINGS["segments"] is Segments
+def test_bad_values():
     with pytest.raises(SeqImagingError, match="k must be a positive int"):
         Segments(0)
     with pytest.raises(SeqImagingError, match="stride must be a positive int"):

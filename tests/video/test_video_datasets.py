@@ -202,16 +202,20 @@ def test_kinetics(tmp_path):
 
 
 def test_video_table(tmp_path):
-    for name in ("a", "b"):
+    for name in ("a", "b", "x/a"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
         write_video(tmp_path / f"{name}.avi", gradient_frames(5), fps=10)
     table = tmp_path / "clips.csv"
-    table.write_text("path,label,group\na.avi,walk,p1\nb.avi,fall,\n")
+    table.write_text("path,label,group,start\na.avi,walk,p1,\nb.avi,fall,,\nx/a.avi,fall,,0.1\n")
     clips = VideoTable(table, sampling=Segments(2), size=None)
-    assert clips.class_names == ("fall", "walk") and clips.labels == [1, 0]
-    assert clips.groups == ["p1", str(tmp_path / "b.avi")]
+    assert clips.class_names == ("fall", "walk") and clips.labels == [1, 0, 0]
+    assert clips.groups == ["p1", str(tmp_path / "b.avi"), str(tmp_path / "x/a.avi")]
+    assert [r.id for r in clips.records] == ["a", "b", "x/a@0.1"]  # unique per file
     assert clips[1]["frames"].shape == (2, 3, 32, 48)
     bad = {
         "path,label\na.avi,\n": "line 2: blank label",
+        "path,label\na.avi,walk\n,walk\n": "line 3: blank path",
+        "path,label,start,end\na.avi,walk,2,1.5\n": "line 2: end 1.5 is not after start 2",
         "path,label,start\na.avi,walk,soon\n": "line 2: start 'soon'",
         "path,label\na.avi,walk\na.avi,walk\n": "lines 2 and 3: the same clip twice",
         "path,label\nc.avi,walk\n": r"c\.avi: no such video file",

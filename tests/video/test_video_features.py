@@ -76,6 +76,25 @@ def test_cache_key_follows_weights_size_and_rate_not_sampling(ucf_mini, tmp_path
     )
 
 
+def test_samples_need_no_decoding_once_cached(ucf_mini, tmp_path, monkeypatch):
+    videos = UCF101(ucf_mini, fold="test", sampling=Segments(3), size=(16, 24))
+    cached = FeatureDataset(videos, _encoder(), tmp_path)
+    expected = cached[1]
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a video was opened")
+
+    for name in ("frame_times", "read_frames"):
+        monkeypatch.setattr(f"seqimaging.video.base.{name}", refuse)
+    again = FeatureDataset(
+        UCF101(ucf_mini, fold="test", sampling=Segments(3), size=(16, 24)), _encoder(), tmp_path
+    )
+    torch.testing.assert_close(again[1]["frames"], expected["frames"])
+    assert again.feature_size == 16
+    settings = again.data_settings()
+    assert settings["size"] == (16, 24) and settings["features"]["class"] == "ConvEncoder"
+
+
 def test_weights_digest_sees_one_changed_value():
     one, other = _encoder(0), _encoder(0)
     assert weights_digest(one) == weights_digest(other)
@@ -97,5 +116,5 @@ def test_refusals(ucf_mini, tmp_path):
         FeatureDataset(UCF101(ucf_mini, transform=lambda s: s), _encoder(), tmp_path)
     cached = FeatureDataset(UCF101(ucf_mini, size=(16, 24)), _encoder(), tmp_path)
     np.save(cached.entries[0], np.zeros((3, 16), np.float16))
-    with pytest.raises(SeqImagingError, match="3 feature rows for the 20 frames"):
+    with pytest.raises(SeqImagingError, match="3 feature rows for 20 frame times"):
         cached[0]
