@@ -3,7 +3,7 @@
 Writes generated action clips in UCF101's layout (four motions, each with its
 time-reversal as a second class; or ``--root`` a real UCF101), encodes every frame once
 with ResNet-18 (``--weights`` torchvision's ImageNet file ``resnet18-f37072fd.pth``;
-without it, random weights), caches the vectors, trains ``cnn_lstm_video`` on 8 TSN
+without it, random weights), caches the vectors, trains ``cnn_lstm_video_classifier`` on 8 TSN
 segments per video and prints its test top-1 accuracy beside the majority class.
 
     python examples/action_recognition.py                  # about 15 s on a 2-core CPU
@@ -48,7 +48,7 @@ def main(
         folds["train"], test_dataset=folds["test"], batch_size=16, val_fraction=0, seed=seed
     )
     task = ClassificationTask(
-        "cnn_lstm_video",
+        "cnn_lstm_video_classifier",
         in_channels=encoder.out_channels,
         num_classes=len(folds["train"].class_names),
         model_kwargs={"encoder": "identity", "dropout": 0.5},

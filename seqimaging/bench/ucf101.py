@@ -20,7 +20,7 @@ initialisation, said in the output: frozen random features, far below ImageNet's
 **Models**, each on the same 8 TSN segments per video (a random frame per segment in
 training, the centre frames in test; :class:`~seqimaging.video.Segments`):
 
-- CNN+LSTM: ``cnn_lstm_video`` on the cached vectors (2-layer LSTM of 512, the last
+- CNN+LSTM: ``cnn_lstm_video_classifier`` on the cached vectors (2-layer LSTM of 512, the last
   step → linear), cross-entropy, Adam, fixed epochs, the last epoch scored;
 - single frame: a logistic regression on one frame's vector (every segment's centre
   frame of every training video), its probabilities averaged over the 8 test frames;
@@ -180,7 +180,7 @@ def _lstm(
 ) -> np.ndarray:
     def make_task(_):
         return ClassificationTask(
-            "cnn_lstm_video",
+            "cnn_lstm_video_classifier",
             in_channels=train.feature_size,
             num_classes=len(train.class_names),
             model_kwargs={
@@ -209,7 +209,7 @@ def _throughput(test: UCF101, config: VideoConfig) -> dict[str, float]:
     for i in picks:
         test.timeline(test.records[i])
     frames = torch.stack([test[i]["frames"] for i in picks])
-    model = build_model("cnn_lstm_video", num_classes=len(test.class_names))
+    model = build_model("cnn_lstm_video_classifier", num_classes=len(test.class_names))
 
     def decode() -> None:
         torch.stack([test[i]["frames"] for i in picks])

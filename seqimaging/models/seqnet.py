@@ -191,7 +191,7 @@ def cnn_lstm_regressor(
 
 
 @register_model
-def cnn_lstm_video(
+def cnn_lstm_video_classifier(
     in_channels: int = 3,
     num_classes: int = 101,
     *,

@@ -19,7 +19,7 @@ Example:
     >>> videos = UCF101("UCF101", split=1, fold="train", training=True, fps=5)  # doctest: +SKIP
     >>> encoder = ImageNetResNet("resnet18", weights="resnet18-f37072fd.pth")  # doctest: +SKIP
     >>> train = FeatureDataset(videos, encoder, "features", workers=2)  # doctest: +SKIP
-    >>> model = build_model("cnn_lstm_video", in_channels=512, num_classes=101,
+    >>> model = build_model("cnn_lstm_video_classifier", in_channels=512, num_classes=101,
     ...                     encoder="identity")  # doctest: +SKIP
 """
 

@@ -14,7 +14,7 @@ from seqimaging.errors import SeqImagingError
 from seqimaging.models import registry
 from seqimaging.models.registry import build_model, list_models, register_model
 
-BATCH, STEPS, CHANNELS, HEIGHT, WIDTH = 2, 3, 2, 13, 11
+BATCH, STEPS, CHANNELS, HEIGHT, WIDTH = 2, 3, 3, 13, 11  # RGB: every model reads it
 LENGTHS = torch.tensor([3, 2])  # the second sequence is padded
 TASK_ARGUMENTS = {  # name suffix → (build argument, output shape after B)
     "_classifier": ({"num_classes": 3}, (3,)),

@@ -141,10 +141,12 @@ def test_docstring_example_shape():
 
 def test_cnn_lstm_video_on_cached_features_is_the_same_model():
     torch.manual_seed(0)
-    whole = build_model("cnn_lstm_video", num_classes=4).eval()
+    whole = build_model("cnn_lstm_video_classifier", num_classes=4).eval()
     lstm = whole.core.lstm
     assert (lstm.num_layers, lstm.hidden_size, lstm.input_size) == (2, 512, 512)
-    cached = build_model("cnn_lstm_video", in_channels=512, num_classes=4, encoder="identity")
+    cached = build_model(
+        "cnn_lstm_video_classifier", in_channels=512, num_classes=4, encoder="identity"
+    )
     head = {k: v for k, v in whole.state_dict().items() if not k.startswith("encoder.")}
     cached.load_state_dict(head)  # strict: the identity encoder has no weights
     frames = torch.rand(2, 5, 3, 64, 64)

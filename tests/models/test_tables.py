@@ -56,7 +56,14 @@ def test_an_unknown_name_lists_every_valid_one(table, build):
 def test_the_tables_hold_the_documented_names():
     assert sorted(MODELS) == list_models()
     assert sorted(CORES) == ["convlstm", "lstm", "regions", "static"]
-    assert sorted(ENCODERS) == ["resnet18", "resnet34", "small"]
+    assert sorted(ENCODERS) == [
+        "identity",
+        "resnet18",
+        "resnet18_imagenet",
+        "resnet34",
+        "resnet50_imagenet",
+        "small",
+    ]
     assert sorted(POOLINGS) == ["attention", "last", "mean"]
     assert sorted(HEADS) == ["linear"]
     assert sorted(FORECAST_CODECS) == ["conv", "patch"]
