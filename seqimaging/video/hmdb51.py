@@ -16,11 +16,15 @@ Example:
 from pathlib import Path
 from typing import Literal
 
-from seqimaging.errors import DataError, DatasetNotFoundError
+from seqimaging.errors import DataError
 from seqimaging.video.base import VideoDataset, VideoRecord
-from seqimaging.video.lists import list_lines
+from seqimaging.video.lists import list_lines, split_lists
 
-FOLDS = {"train": "1", "test": "2"}
+DOWNLOAD = (
+    "download HMDB51 (https://serre-lab.clps.brown.edu/resource/hmdb-a-large-human-motion-"
+    "database/: hmdb51_org.rar and test_train_splits.rar)"
+)
+MARKS = {"train": "1", "test": "2"}
 """The mark of each fold in the split files (0: unused)."""
 
 
@@ -49,15 +53,7 @@ class HMDB51(VideoDataset):
         **kwargs,
     ) -> None:
         root = Path(root)
-        lists = root / self.lists
-        if not lists.is_dir():
-            raise DatasetNotFoundError(
-                f"{lists} does not exist; download HMDB51 (https://serre-lab.clps.brown.edu/"
-                f"resource/hmdb-a-large-human-motion-database/: hmdb51_org.rar and "
-                f"test_train_splits.rar) and unpack both into {root}"
-            )
-        if split not in (1, 2, 3) or fold not in FOLDS:
-            raise DataError(f"HMDB51 has splits 1, 2, 3 and folds train, test; got {split}, {fold}")
+        lists = split_lists(root, self.lists, split, fold, DOWNLOAD)
         suffix = f"_test_split{split}.txt"
         files = sorted(lists.glob(f"*{suffix}"))
         if not files:
@@ -66,7 +62,7 @@ class HMDB51(VideoDataset):
         records = [
             record
             for label, listing in enumerate(files)
-            for record in self._records(listing, label, root, FOLDS[fold])
+            for record in self._records(listing, label, root, MARKS[fold])
         ]
         super().__init__(records, **kwargs)
 

@@ -2,7 +2,21 @@
 
 from pathlib import Path
 
-from seqimaging.errors import DataError
+from seqimaging.errors import DataError, DatasetNotFoundError
+
+SPLITS, FOLDS = (1, 2, 3), ("train", "test")
+"""The official splits and folds of UCF101 and HMDB51."""
+
+
+def split_lists(root: Path, folder: str, split: int, fold: str, get: str) -> Path:
+    """``root / folder``, where a dataset's split lists are, after checking ``split`` and
+    ``fold``; ``get`` says where to download the dataset when the folder is missing."""
+    if split not in SPLITS or fold not in FOLDS:
+        raise DataError(f"{folder}: the splits are {SPLITS} and folds {FOLDS}; got {split}, {fold}")
+    lists = root / folder
+    if not lists.is_dir():
+        raise DatasetNotFoundError(f"{lists} does not exist; {get} and unpack it into {root}")
+    return lists
 
 
 def list_lines(path: str | Path) -> list[list[str]]:

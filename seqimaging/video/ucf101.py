@@ -23,10 +23,14 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from seqimaging.errors import DataError, DatasetNotFoundError
+from seqimaging.errors import DataError
 from seqimaging.video.base import VideoDataset, VideoRecord
-from seqimaging.video.lists import class_list, list_lines
+from seqimaging.video.lists import class_list, list_lines, split_lists
 
+DOWNLOAD = (
+    "download UCF101 (https://www.crcv.ucf.edu/data/UCF101.php: UCF101.rar and "
+    "UCF101TrainTestSplits-RecognitionTask.zip)"
+)
 FILE = re.compile(r"v_\w+?_(?P<group>g\d+)_c\d+$")
 
 
@@ -57,15 +61,7 @@ class UCF101(VideoDataset):
         **kwargs,
     ) -> None:
         root = Path(root)
-        lists = root / self.lists
-        if not lists.is_dir():
-            raise DatasetNotFoundError(
-                f"{lists} does not exist; download UCF101 (https://www.crcv.ucf.edu/data/"
-                f"UCF101.php: UCF101.rar and UCF101TrainTestSplits-RecognitionTask.zip) and "
-                f"unpack both into {root}"
-            )
-        if split not in (1, 2, 3) or fold not in ("train", "test"):
-            raise DataError(f"UCF101 has splits 1, 2, 3 and folds train, test; got {split}, {fold}")
+        lists = split_lists(root, self.lists, split, fold, DOWNLOAD)
         self.class_names = class_list(lists / "classInd.txt")
         videos = root / self.videos if (root / self.videos).is_dir() else root
         listing = lists / f"{fold}list0{split}.txt"

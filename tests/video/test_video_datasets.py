@@ -128,6 +128,8 @@ def test_fps_grid_and_range(tmp_path):
 
 
 def test_ucf101_bad_lists(ucf_mini):
+    with pytest.raises(DataError, match=r"the splits are \(1, 2, 3\) and folds"):
+        UCF101(ucf_mini, split=4)
     lists = ucf_mini / "ucfTrainTestlist"
     (lists / "testlist01.txt").write_text("Emerge/v_Emerge_g09_c01.avi\n")
     with pytest.raises(DataError, match=r"testlist01\.txt: names Emerge/v_Emerge_g09_c01\.avi"):
