@@ -12,7 +12,9 @@ def temporal_occlusion(model: nn.Module, frames: Tensor, length: int | None = No
     content kept) and the importance is the drop in the log-odds ``log(p / (1 - p))`` of
     the predicted class: positive where the frame supports the decision, about zero where
     it does not matter. Log-odds rather than the probability, which saturates near 1 for
-    a confident model. All occluded copies run as one batch.
+    a confident model; and computed from the logits, as ``logit_c − logsumexp`` of the
+    other logits, which never saturates (from ``p`` it would, once ``1 − p`` rounds to
+    zero). All occluded copies run as one batch.
 
     Args:
         model: a classifier taking ``frames`` ``[B, T, C, H, W]`` and ``lengths``.
@@ -28,7 +30,8 @@ def temporal_occlusion(model: nn.Module, frames: Tensor, length: int | None = No
     batch = frames.repeat(length + 1, 1, 1, 1, 1)  # copy 0 is the original
     batch[torch.arange(1, length + 1), torch.arange(length)] = mean
     lengths = torch.full((length + 1,), length, device=frames.device)
-    log_p = model(batch, lengths).float().log_softmax(dim=-1)
-    predicted = log_p[0].argmax()
-    log_odds = log_p[:, predicted] - torch.log1p(-log_p[:, predicted].exp().clamp(max=1 - 1e-7))
+    logits = model(batch, lengths).float()
+    predicted = int(logits[0].argmax())
+    others = torch.cat([logits[:, :predicted], logits[:, predicted + 1 :]], dim=1)
+    log_odds = logits[:, predicted] - torch.logsumexp(others, dim=1)
     return log_odds[0] - log_odds[1:]
