@@ -46,21 +46,60 @@ def _attention(seq: Tensor, lengths: Tensor, score: nn.Module) -> Tensor:
     return (scores.softmax(dim=1)[..., None] * seq).sum(1)
 
 
+class Running(NamedTuple):
+    """A pooling over the steps seen so far, one step at a time: ``total`` (the last step,
+    a sum, or a sum weighted by ``exp(score − peak)``), ``weight`` (count, or the sum of
+    those weights) and ``peak`` (the highest score, for attention)."""
+
+    total: Tensor
+    weight: Tensor
+    peak: Tensor
+
+
+def _last_step(running: Running | None, step: Tensor, score: nn.Module | None) -> Running:
+    one = step.new_ones(step.shape[0], 1)
+    return Running(step, one, one)
+
+
+def _mean_step(running: Running | None, step: Tensor, score: nn.Module | None) -> Running:
+    if running is None:
+        return Running(step, step.new_ones(step.shape[0], 1), step.new_zeros(step.shape[0], 1))
+    return Running(running.total + step, running.weight + 1, running.peak)
+
+
+def _attention_step(running: Running | None, step: Tensor, score: nn.Module) -> Running:
+    """Softmax attention online: the running weights are rescaled by ``exp(old − new
+    peak)`` whenever a higher score arrives (the streaming softmax)."""
+    s = score(step)
+    if running is None:
+        return Running(step, torch.ones_like(s), s)
+    peak = torch.maximum(running.peak, s)
+    old, new = (running.peak - peak).exp(), (s - peak).exp()
+    return Running(running.total * old + step * new, running.weight * old + new, peak)
+
+
 class Pooling(NamedTuple):
     """A way to pool over time.
 
     Attributes:
         pool: ``(seq [B, T, D], lengths [B], score)`` → ``[B, D]``.
+        step: ``(running or None, step [B, D], score)`` → the :class:`Running` pooling
+            after one more step; ``total / weight`` equals ``pool`` over the steps so far.
         scored: whether it learns a score per step, ``score = nn.Linear(D, 1)``.
     """
 
     pool: Callable[[Tensor, Tensor, nn.Module | None], Tensor]
+    step: Callable[[Running | None, Tensor, nn.Module | None], Running]
     scored: bool = False
 
 
 POOLINGS: Choices[Pooling] = Choices(
     "pooling",
-    {"last": Pooling(_last), "mean": Pooling(_mean), "attention": Pooling(_attention, True)},
+    {
+        "last": Pooling(_last, _last_step),
+        "mean": Pooling(_mean, _mean_step),
+        "attention": Pooling(_attention, _attention_step, True),
+    },
 )
 """Poolings over time by name: the last valid step, the mean of the valid steps, or their
 average weighted by the softmax of a learned score."""
@@ -84,3 +123,8 @@ class TemporalPooling(nn.Module):
 
     def forward(self, seq: Tensor, lengths: Tensor) -> Tensor:
         return self._pooling.pool(seq, lengths.to(seq.device), self.score)
+
+    def step(self, running: Running | None, step: Tensor) -> tuple[Tensor, Running]:
+        """One more step ``[B, D]``: the pooling of the steps so far, and the new state."""
+        running = self._pooling.step(running, step, self.score)
+        return running.total / running.weight, running

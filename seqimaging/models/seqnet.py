@@ -8,16 +8,17 @@ usual combinations.
 """
 
 from collections.abc import Callable
-from typing import Literal, NamedTuple
+from dataclasses import dataclass
+from typing import Any, Literal, NamedTuple
 
 import torch
 from torch import Tensor, nn
 
 from seqimaging.choices import Choices
-from seqimaging.errors import ShapeError
+from seqimaging.errors import SeqImagingError, ShapeError
 from seqimaging.models.blocks import unpack_batch
 from seqimaging.models.encoders import EncoderName, Weights, build_encoder, encode_frames
-from seqimaging.models.heads import HEADS, POOLINGS, PoolingName, TemporalPooling
+from seqimaging.models.heads import HEADS, POOLINGS, PoolingName, Running, TemporalPooling
 from seqimaging.models.registry import register_model
 from seqimaging.models.temporal import CORES, ConvLSTMCore, CoreName, CoreOptions, select_frame
 
@@ -49,6 +50,23 @@ FRAME_INPUTS: Choices[FrameInput] = Choices(
 visible); or both, stacked as channels."""
 
 InputName = Literal["frames", "differences", "frames+differences"]
+
+
+@dataclass(frozen=True)
+class StreamState:
+    """What a :class:`SeqNet` carries from one pushed frame to the next (:meth:`SeqNet.step`).
+
+    Plain tensors, never changed in place: keep one to come back to it, pass ``None`` to
+    start a new stream. Attributes: ``core``, the recurrent state; ``pooled``, the running
+    pooling over time; ``first``, the first frame (for difference inputs); ``time``, the
+    last frame's time (``None`` if none was given); ``steps``, frames pushed.
+    """
+
+    core: Any = None
+    pooled: Running | None = None
+    first: Tensor | None = None
+    time: Tensor | None = None
+    steps: int = 0
 
 
 class SeqNet(nn.Module):
@@ -141,15 +159,69 @@ class SeqNet(nn.Module):
         from the dict when ``x`` is one.
         """
         frames, lengths, _ = unpack_batch(x, lengths, mask)
-        if frames.shape[2] != self.in_channels:
-            raise ShapeError(
-                f"frames have {frames.shape[2]} channels, the model expects {self.in_channels}"
-            )
+        self._check_channels(frames.shape[2])
         frames = self.inputs.view(frames)
         if self.core.frame is not None:
             frames, lengths = select_frame(frames, self.core.frame, lengths), None
         seq, seq_lengths = self.core(encode_frames(self.encoder, frames, lengths), lengths)
         return self.head(self.pool(seq, seq_lengths))
+
+    def step(
+        self, frame: Tensor, state: StreamState | None = None, time: Tensor | float | None = None
+    ) -> tuple[Tensor, StreamState]:
+        """Push one frame ``[B, C, H, W]`` of ``B`` streams: the outputs over every frame
+        pushed so far ``[B, out_features]`` (what :meth:`forward` gives on those frames;
+        ``softmax`` for class probabilities) and the state to push the next frame with.
+
+        Args:
+            frame: the next frame of each stream.
+            state: what the previous call returned; ``None`` starts the streams.
+            time: the frame's time (a number, or ``[B]``), checked to increase.
+
+        Raises:
+            SeqImagingError: the core is not recurrent (``"regions"``, ``"static"``), or
+                ``time`` is not after the previous frame's.
+            ShapeError: a frame of other channels, or another size than the first.
+
+        Example:
+            >>> model = SeqNet(1, 3, core="lstm", stride=2, width=4, hidden_channels=5)
+            >>> logits, state = model.step(torch.rand(2, 1, 16, 16), time=0.0)
+            >>> logits, state = model.step(torch.rand(2, 1, 16, 16), state, time=0.5)
+            >>> state.steps, logits.softmax(-1).shape
+            (2, torch.Size([2, 3]))
+        """
+        if not hasattr(self.core, "step"):
+            raise SeqImagingError(
+                f"streaming needs a recurrent core ('convlstm' or 'lstm'); this model's is "
+                f"{type(self.core).__name__}, which reads one frame"
+            )
+        state = StreamState() if state is None else state
+        if frame.dim() != 4:
+            raise ShapeError(f"a pushed frame is [B, C, H, W], got shape {tuple(frame.shape)}")
+        self._check_channels(frame.shape[1])
+        first = frame if state.first is None else state.first
+        if frame.shape != first.shape:
+            raise ShapeError(
+                f"a pushed frame of shape {tuple(frame.shape)}; the stream's first frame was "
+                f"{tuple(first.shape)}"
+            )
+        if time is not None:
+            time = torch.as_tensor(time, dtype=torch.float64)
+            if state.time is not None and not bool((time > state.time).all()):
+                raise SeqImagingError(
+                    f"frame time {time.tolist()} is not after the previous frame's "
+                    f"{state.time.tolist()}; expected increasing times"
+                )
+        view = self.inputs.view(torch.stack([first, frame], dim=1))[:, 1]
+        vector, core = self.core.step(self.encoder(view), state.core)
+        pooled, running = self.pool.step(state.pooled, vector)
+        return self.head(pooled), StreamState(core, running, first, time, state.steps + 1)
+
+    def _check_channels(self, channels: int) -> None:
+        if channels != self.in_channels:
+            raise ShapeError(
+                f"frames have {channels} channels, the model expects {self.in_channels}"
+            )
 
 
 @register_model

@@ -51,6 +51,11 @@ class ConvLSTMCore(nn.Module):
         outputs, _ = self.convlstm(features, lengths=lengths)
         return outputs.mean(dim=(3, 4)), _full_lengths(features) if lengths is None else lengths
 
+    def step(self, features: Tensor, state: list | None) -> tuple[Tensor, list]:
+        """One frame's features ``[B, C, h, w]``: the step's vector ``[B, D]`` and state."""
+        h, state = self.convlstm.step(features, state)
+        return h.mean(dim=(2, 3)), state
+
 
 class LSTMCore(nn.Module):
     """The classic CNN+LSTM recipe: each frame's features pooled to a vector, then ``nn.LSTM``."""
@@ -65,6 +70,11 @@ class LSTMCore(nn.Module):
     def forward(self, features: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
         seq = _run_lstm(self.lstm, features.mean(dim=(3, 4)), lengths)
         return seq, _full_lengths(features) if lengths is None else lengths
+
+    def step(self, features: Tensor, state: tuple | None) -> tuple[Tensor, tuple]:
+        """One frame's features ``[B, C, h, w]``: the step's vector ``[B, D]`` and state."""
+        out, state = self.lstm(features.mean(dim=(2, 3))[:, None], state)
+        return out[:, 0], state
 
 
 class RegionsCore(nn.Module):
