@@ -27,6 +27,7 @@ from seqimaging.models.heads import HEADS, POOLINGS, LinearHead, TemporalPooling
 from seqimaging.models.motion import MOTIONS, MotionForecaster
 from seqimaging.models.registry import MODELS, build_model, list_models, register_model
 from seqimaging.models.seqnet import SeqNet
+from seqimaging.models.streaming import StreamState
 from seqimaging.models.temporal import (
     CORES,
     ConvLSTMCore,
@@ -64,6 +65,7 @@ __all__ = [
     "ResNetEncoder",
     "SeqNet",
     "StaticCore",
+    "StreamState",
     "TemporalPooling",
     "build_encoder",
     "build_model",

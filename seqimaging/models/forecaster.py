@@ -14,18 +14,20 @@ those channels, then depth-to-space (``pixel_shuffle``).
 """
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Literal, NamedTuple
 
 import torch
 from torch import Tensor, nn
 
 from seqimaging.choices import Choices
-from seqimaging.errors import ShapeError
+from seqimaging.errors import SeqImagingError, ShapeError
 from seqimaging.models.blocks import last_frame, unpack_batch
 from seqimaging.models.convlstm import ConvLSTM
 from seqimaging.models.decoders import FrameDecoder, PatchDecoder
 from seqimaging.models.encoders import ConvEncoder, PatchEncoder, encode_frames
 from seqimaging.models.registry import register_model
+from seqimaging.models.streaming import StreamState, pushed
 
 
 class Codec(NamedTuple):
@@ -141,20 +143,55 @@ class ConvLSTMForecaster(nn.Module):
             )
         if teacher_forcing > 0 and (future is None or future.shape[1] < horizon - 1):
             raise ShapeError(f"teacher forcing needs future with at least {horizon - 1} frames")
-        batch, _, _, height, width = frames.shape
         _, state = self.core(encode_frames(self.encoder, frames, lengths), lengths=lengths)
-        current = last_frame(frames, lengths)
+        return self._roll_out(last_frame(frames, lengths), state, horizon, future, teacher_forcing)
+
+    def _roll_out(
+        self,
+        current: Tensor,
+        state: list,
+        horizon: int,
+        future: Tensor | None = None,
+        teacher_forcing: float = 0.0,
+    ) -> Tensor:
+        """``horizon`` frames after ``current`` ``[B, C, H, W]``, from the ConvLSTM's
+        ``state`` after the context."""
         h, forecasts = state[-1][0], []
         for k in range(horizon):
             if k > 0:
                 if teacher_forcing > 0:
-                    forced = torch.rand(batch, 1, 1, 1, device=frames.device) < teacher_forcing
-                    current = torch.where(forced, future[:, k - 1], current)
+                    draw = torch.rand(current.shape[0], 1, 1, 1, device=current.device)
+                    current = torch.where(draw < teacher_forcing, future[:, k - 1], current)
                 h, state = self.core.step(self.encoder(current), state)
-            change = self.decoder(h, (height, width))
+            change = self.decoder(h, tuple(current.shape[-2:]))
             current = current + change if self.residual else change
             forecasts.append(current)
         return torch.stack(forecasts, dim=1)
+
+    def step(
+        self, frame: Tensor, state: StreamState | None = None, time: Tensor | float | None = None
+    ) -> StreamState:
+        """Push one context frame ``[B, C, H, W]`` of ``B`` streams; :meth:`forecast` then
+        gives the frames after it. ``time`` (a number or ``[B]``) is checked to increase.
+
+        Example:
+            >>> model = ConvLSTMForecaster(1, horizon=2, stride=2, hidden_channels=4)
+            >>> state = None
+            >>> for t in range(3):
+            ...     state = model.step(torch.rand(1, 1, 8, 8), state, time=5.0 * t)
+            >>> model.forecast(state).shape
+            torch.Size([1, 2, 1, 8, 8])
+        """
+        state = pushed(state, frame, self.in_channels, time)
+        _, core = self.core.step(self.encoder(frame), state.core)
+        return replace(state, core=core)
+
+    def forecast(self, state: StreamState, horizon: int | None = None) -> Tensor:
+        """The ``horizon`` frames after those pushed into ``state`` (unchanged), equal to
+        :meth:`forward` on them: ``[B, horizon, C, H, W]``."""
+        if state is None or state.last is None:
+            raise SeqImagingError("no frame pushed yet; push the context with step() first")
+        return self._roll_out(state.last, state.core, self.horizon if horizon is None else horizon)
 
 
 @register_model

@@ -8,8 +8,8 @@ usual combinations.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple
+from dataclasses import replace
+from typing import Literal, NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -18,8 +18,9 @@ from seqimaging.choices import Choices
 from seqimaging.errors import SeqImagingError, ShapeError
 from seqimaging.models.blocks import unpack_batch
 from seqimaging.models.encoders import EncoderName, Weights, build_encoder, encode_frames
-from seqimaging.models.heads import HEADS, POOLINGS, PoolingName, Running, TemporalPooling
+from seqimaging.models.heads import HEADS, POOLINGS, PoolingName, TemporalPooling
 from seqimaging.models.registry import register_model
+from seqimaging.models.streaming import StreamState, pushed
 from seqimaging.models.temporal import CORES, ConvLSTMCore, CoreName, CoreOptions, select_frame
 
 
@@ -50,23 +51,6 @@ FRAME_INPUTS: Choices[FrameInput] = Choices(
 visible); or both, stacked as channels."""
 
 InputName = Literal["frames", "differences", "frames+differences"]
-
-
-@dataclass(frozen=True)
-class StreamState:
-    """What a :class:`SeqNet` carries from one pushed frame to the next (:meth:`SeqNet.step`).
-
-    Plain tensors, never changed in place: keep one to come back to it, pass ``None`` to
-    start a new stream. Attributes: ``core``, the recurrent state; ``pooled``, the running
-    pooling over time; ``first``, the first frame (for difference inputs); ``time``, the
-    last frame's time (``None`` if none was given); ``steps``, frames pushed.
-    """
-
-    core: Any = None
-    pooled: Running | None = None
-    first: Tensor | None = None
-    time: Tensor | None = None
-    steps: int = 0
 
 
 class SeqNet(nn.Module):
@@ -195,27 +179,11 @@ class SeqNet(nn.Module):
                 f"streaming needs a recurrent core ('convlstm' or 'lstm'); this model's is "
                 f"{type(self.core).__name__}, which reads one frame"
             )
-        state = StreamState() if state is None else state
-        if frame.dim() != 4:
-            raise ShapeError(f"a pushed frame is [B, C, H, W], got shape {tuple(frame.shape)}")
-        self._check_channels(frame.shape[1])
-        first = frame if state.first is None else state.first
-        if frame.shape != first.shape:
-            raise ShapeError(
-                f"a pushed frame of shape {tuple(frame.shape)}; the stream's first frame was "
-                f"{tuple(first.shape)}"
-            )
-        if time is not None:
-            time = torch.as_tensor(time, dtype=torch.float64)
-            if state.time is not None and not bool((time > state.time).all()):
-                raise SeqImagingError(
-                    f"frame time {time.tolist()} is not after the previous frame's "
-                    f"{state.time.tolist()}; expected increasing times"
-                )
-        view = self.inputs.view(torch.stack([first, frame], dim=1))[:, 1]
+        state = pushed(state, frame, self.in_channels, time)
+        view = self.inputs.view(torch.stack([state.first, frame], dim=1))[:, 1]
         vector, core = self.core.step(self.encoder(view), state.core)
-        pooled, running = self.pool.step(state.pooled, vector)
-        return self.head(pooled), StreamState(core, running, first, time, state.steps + 1)
+        outputs, pooled = self.pool.step(state.pooled, vector)
+        return self.head(outputs), replace(state, core=core, pooled=pooled)
 
     def _check_channels(self, channels: int) -> None:
         if channels != self.in_channels:

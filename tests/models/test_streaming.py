@@ -1,7 +1,8 @@
-"""Streaming a SeqNet frame by frame (``SeqNet.step``) equals its batch forward.
+"""Streaming frame by frame equals the batch forward, for both model families.
 
-Reference: ``SeqNet.forward`` on the same frames, with padding and lengths; both model
-families' recurrent cores (ConvLSTM, nn.LSTM), every pooling, every frame input.
+References: ``SeqNet.forward`` on the same frames, with padding and lengths (ConvLSTM and
+nn.LSTM cores, every pooling, every frame input); ``ConvLSTMForecaster.forward`` on the
+same context, with padding and lengths.
 """
 
 import copy
@@ -10,6 +11,7 @@ import pytest
 import torch
 
 from seqimaging.errors import SeqImagingError, ShapeError
+from seqimaging.models.forecaster import ConvLSTMForecaster
 from seqimaging.models.seqnet import SeqNet
 
 DOUBLE = {"atol": 1e-10, "rtol": 1e-8}
@@ -74,3 +76,24 @@ def test_bad_pushes_raise():
         model.step(torch.randn(2, 2, 8, 8, dtype=torch.float64), state, time=0.5)
     with pytest.raises(SeqImagingError, match="streaming needs a recurrent core"):
         _model(core="static").step(torch.randn(1, 2, 8, 8, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("encoder", ["conv", "patch"])
+def test_pushing_a_context_then_forecasting_equals_the_forecaster(encoder):
+    torch.manual_seed(1)
+    model = ConvLSTMForecaster(2, horizon=3, stride=2, hidden_channels=[4, 5], encoder=encoder)
+    model = model.double().eval()
+    context = torch.randn(3, 4, 2, 8, 10, dtype=torch.float64)
+    with torch.no_grad():
+        batch = model(context, lengths=LENGTHS)
+        for b, length in enumerate(LENGTHS.tolist()):
+            state = None
+            for t in range(length):
+                state = model.step(context[b : b + 1, t], state, time=float(t))
+            torch.testing.assert_close(model.forecast(state)[0], batch[b], **DOUBLE)
+            again = model.forecast(state, horizon=5)  # the state is not used up
+            torch.testing.assert_close(again[0, :3], batch[b], **DOUBLE)
+    with pytest.raises(SeqImagingError, match="no frame pushed yet"):
+        model.forecast(None)
+    with pytest.raises(SeqImagingError, match="not after the previous frame's"):
+        model.step(context[:1, 0], state, time=0.0)
