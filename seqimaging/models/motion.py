@@ -21,6 +21,7 @@ forecasts are clipped below at 0.
 """
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -32,6 +33,7 @@ from seqimaging.models.advection import advect
 from seqimaging.models.baselines import lucas_kanade
 from seqimaging.models.blocks import unpack_batch
 from seqimaging.models.registry import register_model
+from seqimaging.models.streaming import StreamState, pushed
 
 MOTIONS: Choices[Callable[[np.ndarray], np.ndarray]] = Choices(
     "motion method", {"lucas_kanade": lucas_kanade}
@@ -166,6 +168,39 @@ class MotionForecaster(nn.Module):
             inputs = torch.cat([*advected, lead_channel], dim=2).flatten(0, 1)
             forecast = forecast + self.correction(inputs).unflatten(0, (b, k))
         return forecast.clamp_min(0)
+
+    def step(
+        self, frame: Tensor, state: StreamState | None = None, time: Tensor | float | None = None
+    ) -> StreamState:
+        """Push one context frame ``[B, C, H, W]`` at ``time`` (a number or ``[B]``; the
+        number of frames pushed before it when None); the state keeps the last
+        ``context`` frames and their times, all that :meth:`forecast` reads.
+        """
+        previous = state.steps if state is not None else 0
+        state = pushed(state, frame, self.in_channels, time)
+        when = torch.as_tensor(previous if time is None else time, dtype=frame.dtype)
+        when = when.to(frame.device).expand(len(frame))[:, None]
+        frames, times = (frame[:, None], when) if state.core is None else state.core
+        if state.core is not None:
+            frames, times = torch.cat([frames, frame[:, None]], 1), torch.cat([times, when], 1)
+        return replace(state, core=(frames[:, -self.context :], times[:, -self.context :]))
+
+    def forecast(
+        self,
+        state: StreamState,
+        horizon: int | None = None,
+        future_times: Tensor | None = None,
+    ) -> Tensor:
+        """The frames after those pushed into ``state`` (unchanged), equal to
+        :meth:`forward` on them: at ``future_times`` ``[B, K]`` when given, else
+        ``horizon`` steps of the last context step."""
+        if state is None or state.core is None:
+            raise SeqImagingError("no frame pushed yet; push the context with step() first")
+        frames, times = state.core
+        batch = {"frames": frames, "times": times}
+        if future_times is not None:
+            batch["future_times"] = future_times
+        return self(batch, horizon=horizon)
 
     def _leads(self, batch: dict, now: Tensor, step: Tensor, horizon: int | None) -> Tensor:
         """Lead times ``[B, K]`` after the last context frame, at ``now [B, 1]``: the

@@ -12,6 +12,7 @@ import torch
 
 from seqimaging.errors import SeqImagingError, ShapeError
 from seqimaging.models.forecaster import ConvLSTMForecaster
+from seqimaging.models.motion import MotionForecaster
 from seqimaging.models.seqnet import SeqNet
 
 DOUBLE = {"atol": 1e-10, "rtol": 1e-8}
@@ -97,3 +98,28 @@ def test_pushing_a_context_then_forecasting_equals_the_forecaster(encoder):
         model.forecast(None)
     with pytest.raises(SeqImagingError, match="not after the previous frame's"):
         model.step(context[:1, 0], state, time=0.0)
+
+
+@pytest.mark.parametrize("timed", [True, False])
+def test_the_motion_forecaster_streams_its_last_context_frames(timed):
+    torch.manual_seed(2)
+    model = MotionForecaster(1, horizon=2, context=3, width=4).double().eval()
+    with torch.no_grad():
+        for p in model.correction.parameters():
+            p.add_(0.05 * torch.randn_like(p))  # a live correction, not zero
+    y, x = torch.meshgrid(torch.arange(16.0), torch.arange(16.0), indexing="ij")
+    blob = lambda cx: torch.exp(-((x - cx) ** 2 + (y - 8) ** 2) / 8).double()  # noqa: E731
+    frames = torch.stack([blob(4 + t) for t in range(5)])[None, :, None]  # [1, 5, 1, 16, 16]
+    times = torch.tensor([[0.0, 5, 10, 15, 20]], dtype=torch.float64)
+    future = torch.tensor([[25.0, 35]], dtype=torch.float64)
+    with torch.no_grad():
+        if timed:
+            expected = model({"frames": frames, "times": times, "future_times": future})
+        else:
+            expected = model(frames)
+        state = None
+        for t in range(5):
+            state = model.step(frames[:, t], state, time=times[0, t] if timed else None)
+        got = model.forecast(state, future_times=future) if timed else model.forecast(state)
+    assert state.core[0].shape[1] == 3  # only the last `context` frames are kept
+    torch.testing.assert_close(got, expected, **DOUBLE)
