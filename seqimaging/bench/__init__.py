@@ -85,6 +85,11 @@ BENCHMARKS: Choices[Benchmark] = Choices("benchmark", {
         "whole-scene forecasts (OPERA composite, a 10980² tile): wall time, windows/s against "
         "the model's batch rate, peak RSS; 1 process and a 2-worker LocalCluster",
     ),
+    "stream-latency": Benchmark(
+        "seqimaging.bench.stream_latency",
+        "time to take in one more frame: a stream's push against forward on every frame so far",
+        reads_data=False,
+    ),
     "convlstm-speed": Benchmark(
         "seqimaging.bench.convlstm_speed",
         "ConvLSTM training and inference speed and memory against torchgeo's, same weights",
