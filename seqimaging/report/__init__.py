@@ -3,7 +3,7 @@
 from seqimaging.files import write_json
 from seqimaging.report.callback import TestReport
 from seqimaging.report.document import Report, markdown_table
-from seqimaging.report.importance import temporal_occlusion
+from seqimaging.report.importance import log_odds, spatial_occlusion, temporal_occlusion
 from seqimaging.report.logs import epoch_metrics, loss_curves_figure
 from seqimaging.report.plots import (
     GREY,
@@ -41,10 +41,12 @@ __all__ = [
     "interval",
     "interval_rows",
     "lead_figure",
+    "log_odds",
     "loss_curves_figure",
     "markdown_table",
     "save_figure",
     "save_gif",
+    "spatial_occlusion",
     "temporal_occlusion",
     "write_json",
 ]

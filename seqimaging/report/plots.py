@@ -211,18 +211,29 @@ def image_strip_figure(
 
 
 def importance_figure(
-    frames: np.ndarray, importance: np.ndarray, *, scale: ImageScale = GREY
+    frames: np.ndarray,
+    importance: np.ndarray,
+    *,
+    scale: ImageScale = GREY,
+    maps: np.ndarray | None = None,
 ) -> Figure:
-    """A sequence ``[T, H, W]`` above a bar chart of each frame's importance ``[T]``."""
-    steps = len(frames)
-    figure = Figure(figsize=(1.2 * steps + 1, 3.2))
-    grid = figure.add_gridspec(2, steps, height_ratios=[1, 0.8])
+    """A sequence ``[T, H, W]`` above a bar chart of each frame's importance ``[T]``; with
+    ``maps`` ``[T, H, W]`` (e.g. :func:`~seqimaging.report.spatial_occlusion`), a row of
+    them between, on one symmetric scale (red supports the decision, blue opposes it)."""
+    steps, rows = len(frames), 2 if maps is None else 3
+    figure = Figure(figsize=(1.2 * steps + 1, 3.2 + 1.3 * (rows - 2)))
+    grid = figure.add_gridspec(rows, steps, height_ratios=[1] * (rows - 1) + [0.8])
     norm = scale.norm or Normalize(np.nanpercentile(frames, 1), np.nanpercentile(frames, 99))
+    limit = None if maps is None else max(float(np.abs(maps).max()), 1e-12)
     for t in range(steps):
         ax = figure.add_subplot(grid[0, t])
         ax.imshow(frames[t], cmap=scale.cmap, norm=norm)
         ax.set(xticks=[], yticks=[], title=f"t={t}")
-    bars = figure.add_subplot(grid[1, :])
+        if maps is not None:
+            ax = figure.add_subplot(grid[1, t])
+            ax.imshow(maps[t], cmap="RdBu_r", vmin=-limit, vmax=limit)
+            ax.set(xticks=[], yticks=[])
+    bars = figure.add_subplot(grid[rows - 1, :])
     bars.bar(range(steps), importance, color=LINE_COLOURS[0])
     bars.set(xlim=(-0.5, steps - 0.5), xticks=range(steps), xlabel="frame", ylabel="importance")
     bars.axhline(0, color="black", linewidth=0.5)

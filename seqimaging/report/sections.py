@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from seqimaging.report.document import Report
-from seqimaging.report.importance import temporal_occlusion
+from seqimaging.report.importance import spatial_occlusion, temporal_occlusion
 from seqimaging.report.logs import loss_curves_figure
 from seqimaging.report.plots import (
     GREY,
@@ -58,8 +58,9 @@ def diagnosis_figures(
     report.figure(
         _importance(model, frames, y_true, classes, scale),
         "cine_importance.png",
-        "A test case's middle channel over time, and how much hiding each frame lowers "
-        f"the {name}'s confidence (temporal occlusion)",
+        "A test case's middle channel over time; how much hiding each part of a frame "
+        f"lowers the {name}'s confidence (occlusion maps: red supports, blue opposes); and "
+        "how much hiding each whole frame does (temporal occlusion)",
     )
     _optional_figure(
         report, loss_curves_figure(logs), "training_curves_diagnosis.png", "Loss per epoch"
@@ -75,8 +76,9 @@ def _optional_figure(report: Report, figure, file: str, caption: str) -> None:
 def _importance(
     model: nn.Module, frames: Tensor, y_true: np.ndarray, classes: Sequence[str], scale
 ):
-    """Temporal occlusion for a typical test case: correctly classified, with the median
-    confidence of those (the surest ones barely react to any single frame)."""
+    """Temporal occlusion and occlusion maps for a typical test case: correctly
+    classified, with the median confidence of those (the surest ones barely react to any
+    single frame)."""
     model = model.eval()
     with torch.no_grad():
         probabilities = model(frames).softmax(-1)
@@ -85,8 +87,11 @@ def _importance(
     confidence = probabilities.max(-1).values.numpy()[candidates]
     best = int(candidates[np.argsort(confidence)[len(candidates) // 2]])
     importance = temporal_occlusion(model, frames[best])
+    maps = spatial_occlusion(model, frames[best])
     mid = frames.shape[2] // 2
-    figure = importance_figure(frames[best, :, mid].numpy(), importance.numpy(), scale=scale)
+    figure = importance_figure(
+        frames[best, :, mid].numpy(), importance.numpy(), scale=scale, maps=maps.numpy()
+    )
     figure.axes[-1].set_ylabel("drop in log-odds")
     figure.suptitle(f"class {classes[y_true[best]]}", fontsize=9)
     return figure

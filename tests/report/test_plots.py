@@ -12,6 +12,7 @@ from seqimaging.report import (
     curves_figure,
     epoch_metrics,
     image_strip_figure,
+    importance_figure,
     markdown_table,
     save_figure,
     save_gif,
@@ -116,3 +117,14 @@ def test_loss_curves_of_a_log_without_losses_are_none(tmp_path):
     assert loss_curves_figure({"": log}) is None
     log.write_text("epoch,step,train/loss_epoch,val/loss\n0,0,0.5,\n0,0,,0.6\n1,1,0.4,\n1,1,,0.5\n")
     assert loss_curves_figure({"model": log}) is not None
+
+
+def test_importance_figure_with_occlusion_maps_adds_a_row():
+    rng = np.random.default_rng(0)
+    frames, importance = rng.random((4, 8, 8)), np.array([0.1, -0.2, 0.5, 0.0])
+    assert len(importance_figure(frames, importance).axes) == 5
+    maps = rng.standard_normal((4, 8, 8))
+    figure = importance_figure(frames, importance, maps=maps)
+    assert len(figure.axes) == 9
+    limits = figure.axes[1].images[0].get_clim()
+    assert limits == (-np.abs(maps).max(), np.abs(maps).max())  # one symmetric scale
