@@ -106,6 +106,31 @@ def _forecast(args: argparse.Namespace) -> None:
     print(forecast(**options))
 
 
+def _export(args: argparse.Namespace) -> None:
+    from seqimaging.inference.export import export_checkpoint
+
+    print(
+        export_checkpoint(args.ckpt_path, args.out, args.format, frames=args.frames, size=args.size)
+    )
+
+
+def _add_export(commands: argparse._SubParsersAction) -> None:
+    export = _applying(
+        commands,
+        "export",
+        "SequenceTask",
+        help="export a trained model to ONNX (onnxruntime) or a torch.export program",
+        description="Export a checkpoint's model into a new folder: a forecaster as its "
+        "per-frame step and its forecast, a classifier or regressor as its whole sequence; "
+        "batch, height and width dynamic.",
+    )
+    export.add_argument("--format", required=True, help="onnx or torch-export")
+    export.add_argument("--out", required=True, type=Path, help="the folder to write (new)")
+    export.add_argument("--frames", type=int, help="example length (default: the training's)")
+    export.add_argument("--size", type=int, help="example frame side (default: the training's)")
+    export.set_defaults(func=_export)
+
+
 def _add_forecast(commands: argparse._SubParsersAction) -> None:
     forecast = _applying(
         commands,
@@ -167,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.set_defaults(func=_bench)
     _add_forecast(commands)
     _add_classify(commands)
+    _add_export(commands)
     return parser
 
 
