@@ -5,7 +5,7 @@ programs, so that a loop in any language drives it frame by frame:
 
 - ``step``: ``(frame [B, C, H, W], h_1, c_1, …, h_L, c_L)`` → the new ``h_1 … c_L``,
   the ConvLSTM states ``[B, hidden_l, h, w]`` after one more context frame (start from
-  zeros of the shapes the first call's error or :func:`state_shapes` gives);
+  zeros: ``export.json``'s ``states`` say their shapes, as :func:`state_shapes` does);
 - ``forecast``: ``(last frame, h_1 … c_L)`` → the next ``horizon`` frames
   ``[B, horizon, C, H, W]``.
 
@@ -74,12 +74,10 @@ def state_shapes(model: ConvLSTMForecaster, frame_shape: tuple[int, ...]) -> lis
 
 @dataclass(frozen=True)
 class Format:
-    """An export format: the file suffix, the writer ``(module, inputs, dynamic, path)``
-    and the extra that installs what it needs."""
+    """An export format: the file suffix and the writer ``(module, inputs, dynamic, path)``."""
 
     suffix: str
     write: Callable[[nn.Module, tuple, tuple, Path], None]
-    extra: str | None = None
 
 
 def _onnx(module: nn.Module, inputs: tuple, dynamic: tuple, path: Path) -> None:
@@ -93,7 +91,7 @@ def _torch_export(module: nn.Module, inputs: tuple, dynamic: tuple, path: Path) 
 
 FORMATS: Choices[Format] = Choices(
     "export format",
-    {"onnx": Format(".onnx", _onnx, "export"), "torch-export": Format(".pt2", _torch_export)},
+    {"onnx": Format(".onnx", _onnx), "torch-export": Format(".pt2", _torch_export)},
 )
 """``"onnx"`` (``torch.onnx.export`` with the dynamo exporter, for onnxruntime; extra
 ``export``) and ``"torch-export"`` (a ``torch.export`` program, ``torch.export.load``)."""
