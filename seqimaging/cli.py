@@ -59,15 +59,17 @@ def _classify(args: argparse.Namespace) -> None:
 
 
 def _applying(
-    commands: argparse._SubParsersAction, name: str, task: str, **texts: str
+    commands: argparse._SubParsersAction, name: str, task: str, out: str, **texts: str
 ) -> argparse.ArgumentParser:
-    """The parser of command ``name``, which applies a trained ``task``: ``--ckpt_path``."""
+    """The parser of command ``name``, which applies a trained ``task`` and writes what it
+    makes to a new ``--out`` (``out`` says what that is): ``--ckpt_path``, ``--out``."""
     parser = commands.add_parser(name, **texts)
     parser.add_argument(
         "--ckpt_path",
         required=True,
         help=f"a {task} checkpoint, or last / best (the newest run's under runs/)",
     )
+    parser.add_argument("--out", required=True, type=Path, help=out)
     return parser
 
 
@@ -76,12 +78,12 @@ def _add_classify(commands: argparse._SubParsersAction) -> None:
         commands,
         "classify",
         "ClassificationTask",
+        "the CSV to write (new)",
         help="class probabilities of unlabelled cines with a trained classifier",
         description="Classify a folder of 4-D NIfTI cines or a CSV table of cines "
         "(CineTable) with a ClassificationTask checkpoint; write id, predicted, p_<class>.",
     )
     classify.add_argument("--input", required=True, type=Path, help="a folder or a CSV table")
-    classify.add_argument("--out", required=True, type=Path, help="the CSV to write (new)")
     classify.add_argument("--batch_size", type=int, default=8, help="cines per forward pass")
     classify.add_argument("--device", default="cpu", help="cpu or cuda")
     for name in ("frames", "slices", "size"):
@@ -119,13 +121,13 @@ def _add_export(commands: argparse._SubParsersAction) -> None:
         commands,
         "export",
         "SequenceTask",
+        "the folder to write (new)",
         help="export a trained model to ONNX (onnxruntime) or a torch.export program",
         description="Export a checkpoint's model into a new folder: a forecaster as its "
         "per-frame step and its forecast, a classifier or regressor as its whole sequence; "
         "batch, height and width dynamic.",
     )
     export.add_argument("--format", required=True, help="onnx or torch-export")
-    export.add_argument("--out", required=True, type=Path, help="the folder to write (new)")
     export.add_argument("--frames", type=int, help="example length (default: the training's)")
     export.add_argument("--size", type=int, help="example frame side (default: the training's)")
     export.set_defaults(func=_export)
@@ -136,6 +138,7 @@ def _add_forecast(commands: argparse._SubParsersAction) -> None:
         commands,
         "forecast",
         "ForecastTask",
+        "OUT.zarr, OUT.nc or a folder",
         help="forecast the next frames of a whole scene with a trained forecaster",
         description="Forecast the frames after the end of a series (a zarr or netCDF cube, a "
         "folder of dated GeoTIFFs, or a radar event folder), over the whole grid in "
@@ -143,7 +146,6 @@ def _add_forecast(commands: argparse._SubParsersAction) -> None:
         "(a folder).",
     )
     forecast.add_argument("--input", required=True, type=Path, help="the series to continue")
-    forecast.add_argument("--out", required=True, type=Path, help="OUT.zarr, OUT.nc or a folder")
     forecast.add_argument("--horizon", type=int, help="frames to forecast (default the model's)")
     forecast.add_argument("--context", type=int, help="context frames (default the training's)")
     forecast.add_argument("--patch", type=int, help="window size (default the training patch)")

@@ -3,10 +3,10 @@
 A forecaster (:class:`~seqimaging.models.ConvLSTMForecaster`) is exported as two
 programs, so that a loop in any language drives it frame by frame:
 
-- ``step``: ``(frame [B, C, H, W], h_1, c_1, …, h_L, c_L)`` → the new ``h_1 … c_L``,
+- ``step``: ``(frame [B, C, H, W], h_0, c_0, …, h_L-1, c_L-1)`` → the new states,
   the ConvLSTM states ``[B, hidden_l, h, w]`` after one more context frame (start from
   zeros: ``export.json``'s ``states`` say their shapes, as :func:`state_shapes` does);
-- ``forecast``: ``(last frame, h_1 … c_L)`` → the next ``horizon`` frames
+- ``forecast``: ``(last frame, h_0 … c_L-1)`` → the next ``horizon`` frames
   ``[B, horizon, C, H, W]``.
 
 A classifier or regressor (:class:`~seqimaging.models.SeqNet`) is exported as

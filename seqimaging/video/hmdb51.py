@@ -14,21 +14,16 @@ Example:
 """
 
 from pathlib import Path
-from typing import Literal
 
 from seqimaging.errors import DataError
-from seqimaging.video.base import VideoDataset, VideoRecord
-from seqimaging.video.lists import list_lines, split_lists
+from seqimaging.video.base import VideoRecord
+from seqimaging.video.lists import OfficialSplit, list_lines
 
-DOWNLOAD = (
-    "download HMDB51 (https://serre-lab.clps.brown.edu/resource/hmdb-a-large-human-motion-"
-    "database/: hmdb51_org.rar and test_train_splits.rar)"
-)
 MARKS = {"train": "1", "test": "2"}
 """The mark of each fold in the split files (0: unused)."""
 
 
-class HMDB51(VideoDataset):
+class HMDB51(OfficialSplit):
     """The clips of one fold of an official HMDB51 split.
 
     Args:
@@ -44,27 +39,22 @@ class HMDB51(VideoDataset):
     """
 
     lists = "testTrainMulti_7030_splits"
+    download = (
+        "download HMDB51 (https://serre-lab.clps.brown.edu/resource/hmdb-a-large-human-motion-"
+        "database/: hmdb51_org.rar and test_train_splits.rar)"
+    )
 
-    def __init__(
-        self,
-        root: str | Path,
-        split: Literal[1, 2, 3] = 1,
-        fold: Literal["train", "test"] = "train",
-        **kwargs,
-    ) -> None:
-        root = Path(root)
-        lists = split_lists(root, self.lists, split, fold, DOWNLOAD)
+    def read(self, root: Path, lists: Path, split: int, fold: str) -> list[VideoRecord]:
         suffix = f"_test_split{split}.txt"
         files = sorted(lists.glob(f"*{suffix}"))
         if not files:
             raise DataError(f"{lists}: no <class>{suffix} files; expected HMDB51's split files")
         self.class_names = tuple(f.name.removesuffix(suffix) for f in files)
-        records = [
+        return [
             record
             for label, listing in enumerate(files)
             for record in self._records(listing, label, root, MARKS[fold])
         ]
-        super().__init__(records, **kwargs)
 
     def _records(self, listing: Path, label: int, root: Path, mark: str) -> list[VideoRecord]:
         name = self.class_names[label]

@@ -1,22 +1,53 @@
-"""The plain-text lists the action datasets ship: one entry per line, fields split by spaces."""
+"""The plain-text lists the action datasets ship (one entry per line, fields split by
+spaces), and the base of the datasets whose official splits they are."""
 
 from pathlib import Path
+from typing import Literal
 
 from seqimaging.errors import DataError, DatasetNotFoundError
+from seqimaging.video.base import VideoDataset, VideoRecord
 
 SPLITS, FOLDS = (1, 2, 3), ("train", "test")
 """The official splits and folds of UCF101 and HMDB51."""
 
 
-def split_lists(root: Path, folder: str, split: int, fold: str, get: str) -> Path:
-    """``root / folder``, where a dataset's split lists are, after checking ``split`` and
-    ``fold``; ``get`` says where to download the dataset when the folder is missing."""
-    if split not in SPLITS or fold not in FOLDS:
-        raise DataError(f"{folder}: the splits are {SPLITS} and folds {FOLDS}; got {split}, {fold}")
-    lists = root / folder
-    if not lists.is_dir():
-        raise DatasetNotFoundError(f"{lists} does not exist; {get} and unpack it into {root}")
-    return lists
+class OfficialSplit(VideoDataset):
+    """The clips of one fold of an official split, read from the lists in ``root/lists``.
+
+    A subclass names the folder (``lists``), says where to get the dataset
+    (``download``) and reads the lists into records (:meth:`read`, which also sets
+    ``class_names``).
+
+    Raises:
+        DataError: a split or fold that is not official.
+        DatasetNotFoundError: no list folder under ``root``.
+    """
+
+    lists: str
+    download: str
+
+    def __init__(
+        self,
+        root: str | Path,
+        split: Literal[1, 2, 3] = 1,
+        fold: Literal["train", "test"] = "train",
+        **kwargs,
+    ) -> None:
+        root = Path(root)
+        if split not in SPLITS or fold not in FOLDS:
+            raise DataError(
+                f"{self.lists}: the splits are {SPLITS} and folds {FOLDS}; got {split}, {fold}"
+            )
+        lists = root / self.lists
+        if not lists.is_dir():
+            raise DatasetNotFoundError(
+                f"{lists} does not exist; {self.download} and unpack it into {root}"
+            )
+        super().__init__(self.read(root, lists, split, fold), **kwargs)
+
+    def read(self, root: Path, lists: Path, split: int, fold: str) -> list[VideoRecord]:
+        """The records of ``fold`` of ``split``; sets ``class_names``."""
+        raise NotImplementedError
 
 
 def list_lines(path: str | Path) -> list[list[str]]:

@@ -21,20 +21,15 @@ Example:
 
 import re
 from pathlib import Path
-from typing import Literal
 
 from seqimaging.errors import DataError
-from seqimaging.video.base import VideoDataset, VideoRecord
-from seqimaging.video.lists import class_list, list_lines, split_lists
+from seqimaging.video.base import VideoRecord
+from seqimaging.video.lists import OfficialSplit, class_list, list_lines
 
-DOWNLOAD = (
-    "download UCF101 (https://www.crcv.ucf.edu/data/UCF101.php: UCF101.rar and "
-    "UCF101TrainTestSplits-RecognitionTask.zip)"
-)
 FILE = re.compile(r"v_\w+?_(?P<group>g\d+)_c\d+$")
 
 
-class UCF101(VideoDataset):
+class UCF101(OfficialSplit):
     """The clips of one fold of an official UCF101 split.
 
     Args:
@@ -52,22 +47,16 @@ class UCF101(VideoDataset):
 
     lists = "ucfTrainTestlist"
     videos = "UCF-101"
+    download = (
+        "download UCF101 (https://www.crcv.ucf.edu/data/UCF101.php: UCF101.rar and "
+        "UCF101TrainTestSplits-RecognitionTask.zip)"
+    )
 
-    def __init__(
-        self,
-        root: str | Path,
-        split: Literal[1, 2, 3] = 1,
-        fold: Literal["train", "test"] = "train",
-        **kwargs,
-    ) -> None:
-        root = Path(root)
-        lists = split_lists(root, self.lists, split, fold, DOWNLOAD)
+    def read(self, root: Path, lists: Path, split: int, fold: str) -> list[VideoRecord]:
         self.class_names = class_list(lists / "classInd.txt")
         videos = root / self.videos if (root / self.videos).is_dir() else root
         listing = lists / f"{fold}list0{split}.txt"
-        super().__init__(
-            [self._record(fields, listing, videos) for fields in list_lines(listing)], **kwargs
-        )
+        return [self._record(fields, listing, videos) for fields in list_lines(listing)]
 
     def _record(self, fields: list[str], listing: Path, videos: Path) -> VideoRecord:
         relative = Path(fields[0])
