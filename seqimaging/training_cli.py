@@ -14,7 +14,10 @@ Defaults, each overridable in the YAML:
   (:class:`~seqimaging.tasks.checkpoints.RandomState`);
 - bf16 autocast when the GPU supports it;
 - the data module's own DDP-aware sampler (``use_distributed_sampler: false``);
-- ``test`` writes ``report.md`` with the metrics and figures to the run folder
+- ``fit`` writes the model card (``model_card.md`` and ``.json``: architecture, FLOPs,
+  input contract, data and split, validation metrics beside the baselines, versions;
+  :class:`~seqimaging.report.ModelCard`) to the run folder and keeps it in every
+  checkpoint; ``test`` writes ``report.md`` with the metrics and figures
   (:class:`~seqimaging.report.TestReport`), ``predict`` writes ``predictions.pt``.
 
 ``--ckpt_path last`` takes the newest run's ``last.ckpt`` under the logs' folder, ``best``
@@ -46,7 +49,7 @@ from lightning.pytorch.trainer.states import TrainerFn
 
 from seqimaging.errors import SeqImagingError
 from seqimaging.files import atomic_write, first_free
-from seqimaging.report import TestReport
+from seqimaging.report import ModelCard, TestReport
 from seqimaging.runs import claim_run_folder
 from seqimaging.tasks import PredictionWriter, SequenceTask
 from seqimaging.tasks.checkpoints import (
@@ -248,7 +251,7 @@ def run_lightning(argv: list[str] | None) -> SeqImagingCLI:
                 "default_root_dir": "runs",
                 "logger": loggers,
                 "log_every_n_steps": 10,
-                "callbacks": [PredictionWriter(), RandomState(), TestReport()],
+                "callbacks": [PredictionWriter(), RandomState(), TestReport(), ModelCard()],
                 "plugins": [SafeCheckpointIO()],
                 "precision": "bf16-mixed" if bf16 else "32-true",
                 "use_distributed_sampler": False,

@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,9 @@ def test_fit_then_test_and_predict_in_the_same_run_folder(in_tmp):
     config, run = fit_one_epoch(in_tmp)
     assert (run / "metrics.csv").is_file() and list(run.glob("events.out.tfevents.*"))
     assert (run / "config.yaml").is_file()
+    card = json.loads((run / "model_card.json").read_text())  # the fit's model card
+    assert card["metrics"]["split"] == "validation" and card["training"]["steps"] == 2
+    assert "## Metrics (validation)" in (run / "model_card.md").read_text()
     main(
         [
             "test",

@@ -26,6 +26,7 @@ def test_report_files_hold_the_table_and_figures(demo_runs):
         "confusion_matrix.png",
         "cine_importance.png",
         "forecast_strip.png",
+        "motion.png",
         "skill_by_lead.png",
         "training_curves_diagnosis.png",
         "training_curves_forecast.png",
@@ -40,6 +41,7 @@ def test_report_files_hold_the_table_and_figures(demo_runs):
     assert "| model | balanced accuracy (95% CI) | macro F1 (95% CI) |" in report
     assert "| ConvLSTM |" in report and "| majority class |" in report and "| +3 h |" in report
     assert "![ConvLSTM confusion matrix" in report
+    assert "extrapolation MSE" in report and "(motion.png)" in report
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["seed"] == 0 and metrics["quick"] and "torch" in str(metrics["environment"])
 

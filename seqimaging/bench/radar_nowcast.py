@@ -67,7 +67,7 @@ from seqimaging.geo.radar import crop_to_coverage
 from seqimaging.geo.rain_scale import DBR_ZERO, dbr, rain_from_dbr, rain_weight_steps, to_dbr
 from seqimaging.geo.synthetic import make_radar_events
 from seqimaging.models.baselines import lucas_kanade, optical_flow_extrapolation, persistence
-from seqimaging.report import RAIN_RATE, image_strip_figure, interval, lead_figure
+from seqimaging.report import RAIN_RATE, image_strip_figure, interval, lead_figure, motion_figure
 from seqimaging.sample import window_sample
 from seqimaging.tasks import ForecastTask
 from seqimaging.tasks.training import fit, step_loader
@@ -394,6 +394,8 @@ def _test_event(
     }
     middle = starts[len(starts) // 2]
     shown = forecasts(event, middle, frames, model)
+    sample = event.sample(middle, frames)
+    motion = model.motion_field({k: sample[k][None] for k in ("frames", "times", "motion")})
     return {
         "windows": len(starts),
         "leads": leads,
@@ -408,6 +410,7 @@ def _test_event(
             "truth": event.rain[middle + CONTEXT : middle + CONTEXT + event.leads],
             **{m: shown[m][0, :, 0].numpy() for m in ("model", "pysteps")},
         },
+        "motion": motion[0].numpy(),
     }
 
 
@@ -435,6 +438,18 @@ def _figures(record: BenchRecord, name: str, result: dict) -> None:
         f"{slug}_forecast.png",
         f"{name}, one window: the context, the truth, the model and pysteps (columns are lead "
         "times for the last three rows)",
+    )
+    record.figure(
+        motion_figure(
+            np.nan_to_num(np.asarray(example["context"][-1])),
+            result["motion"],
+            scale=RAIN_RATE,
+            unit="min",
+            title="motion",
+        ),
+        f"{slug}_motion.png",
+        f"{name}, the same window: the last context frame under the motion the model "
+        "advects along (pysteps' Lucas–Kanade)",
     )
 
 

@@ -134,12 +134,48 @@ class MotionForecaster(nn.Module):
         keyword arguments of the task (``future``, ``teacher_forcing``) are not used.
         """
         batch = x if isinstance(x, dict) else {}
+        recent, recent_times, counts = self._recent(x, lengths, mask)
+        ages = recent_times[:, -1:] - recent_times
+        leads = self._leads(batch, recent_times[:, -1:], ages[:, -2:-1], horizon)
+        motion = batch.get("motion")
+        if motion is None:
+            motion = self._motion(recent, ages, counts)
+        advected = [
+            advect(recent[:, i], motion.to(recent), leads + ages[:, i : i + 1])
+            for i in range(self.context)
+        ]
+        forecast = advected[-1]
+        if correct:
+            b, k, _, h, w = forecast.shape
+            lead_channel = (leads / self.time_scale).reshape(b, k, 1, 1, 1).expand(-1, -1, 1, h, w)
+            inputs = torch.cat([*advected, lead_channel], dim=2).flatten(0, 1)
+            forecast = forecast + self.correction(inputs).unflatten(0, (b, k))
+        return forecast.clamp_min(0)
+
+    def motion_field(
+        self, x: Tensor | dict, lengths: Tensor | None = None, mask: Tensor | None = None
+    ) -> Tensor:
+        """The motion :meth:`forward` advects along, ``[B, 2, H, W]`` (x then y
+        displacement, pixels per unit of time): the batch's ``motion``, else estimated from
+        the last ``context`` frames (:func:`~seqimaging.report.motion_figure` draws it).
+        """
+        if isinstance(x, dict) and x.get("motion") is not None:
+            return x["motion"]
+        recent, recent_times, counts = self._recent(x, lengths, mask)
+        return self._motion(recent, recent_times[:, -1:] - recent_times, counts)
+
+    def _recent(
+        self, x: Tensor | dict, lengths: Tensor | None, mask: Tensor | None
+    ) -> tuple[Tensor, Tensor, list[int]]:
+        """Each sequence's last ``context`` frames ``[B, context, C, H, W]`` (the first
+        repeated where it is shorter), their times ``[B, context]`` and how many are
+        distinct."""
         frames, lengths, _ = unpack_batch(x, lengths, mask)
         if frames.shape[2] != self.in_channels:
             raise ShapeError(
                 f"frames have {frames.shape[2]} channels, the model expects {self.in_channels}"
             )
-        times = batch.get("times")
+        times = x.get("times") if isinstance(x, dict) else None
         if times is None:
             times = torch.arange(frames.shape[1], dtype=frames.dtype).expand(len(frames), -1)
         times = times.to(frames)
@@ -151,23 +187,8 @@ class MotionForecaster(nn.Module):
         )
         index = (last[:, None] - torch.arange(self.context - 1, -1, -1, device=device)).clamp_min(0)
         rows = torch.arange(len(frames), device=device)[:, None]
-        recent, recent_times = frames[rows, index], times[rows, index]
-        ages = recent_times[:, -1:] - recent_times
-        leads = self._leads(batch, recent_times[:, -1:], ages[:, -2:-1], horizon)
-        motion = batch.get("motion")
-        if motion is None:
-            motion = self._motion(recent, ages, (index[:, -1] - index[:, 0] + 1).tolist())
-        advected = [
-            advect(recent[:, i], motion.to(frames), leads + ages[:, i : i + 1])
-            for i in range(self.context)
-        ]
-        forecast = advected[-1]
-        if correct:
-            b, k, _, h, w = forecast.shape
-            lead_channel = (leads / self.time_scale).reshape(b, k, 1, 1, 1).expand(-1, -1, 1, h, w)
-            inputs = torch.cat([*advected, lead_channel], dim=2).flatten(0, 1)
-            forecast = forecast + self.correction(inputs).unflatten(0, (b, k))
-        return forecast.clamp_min(0)
+        counts = (index[:, -1] - index[:, 0] + 1).tolist()
+        return frames[rows, index], times[rows, index], counts
 
     def step(
         self, frame: Tensor, state: StreamState | None = None, time: Tensor | float | None = None

@@ -18,7 +18,7 @@ from seqimaging.choices import Choices
 from seqimaging.errors import SeqImagingError, ShapeError
 from seqimaging.models.blocks import unpack_batch
 from seqimaging.models.encoders import EncoderName, Weights, build_encoder, encode_frames
-from seqimaging.models.heads import HEADS, POOLINGS, PoolingName, TemporalPooling
+from seqimaging.models.heads import HEADS, POOLINGS, PoolingName, Running, TemporalPooling
 from seqimaging.models.registry import register_model
 from seqimaging.models.streaming import StreamState, pushed
 from seqimaging.models.temporal import CORES, ConvLSTMCore, CoreName, CoreOptions, select_frame
@@ -180,10 +180,19 @@ class SeqNet(nn.Module):
                 f"{type(self.core).__name__}, which reads one frame"
             )
         state = pushed(state, frame, self.in_channels, time)
-        view = self.inputs.view(torch.stack([state.first, frame], dim=1))[:, 1]
-        vector, core = self.core.step(self.encoder(view), state.core)
-        outputs, pooled = self.pool.step(state.pooled, vector)
-        return self.head(outputs), replace(state, core=core, pooled=pooled)
+        outputs, core, pooled = self.push(frame, state.first, state.core, state.pooled)
+        return outputs, replace(state, core=core, pooled=pooled)
+
+    def push(
+        self, frame: Tensor, first: Tensor, core: object, pooled: Running | None
+    ) -> tuple[Tensor, object, Running]:
+        """:meth:`step` on plain values, unchecked (what an exported step runs): the
+        outputs, the core's state and the running pooling after ``frame``, the stream's
+        ``first`` frame given for the ``frames+differences`` inputs."""
+        view = self.inputs.view(torch.stack([first, frame], dim=1))[:, 1]
+        vector, core = self.core.step(self.encoder(view), core)
+        outputs, pooled = self.pool.step(pooled, vector)
+        return self.head(outputs), core, pooled
 
     def _check_channels(self, channels: int) -> None:
         if channels != self.in_channels:

@@ -2,6 +2,7 @@
 
 from seqimaging.files import write_json
 from seqimaging.report.callback import TestReport
+from seqimaging.report.card import ModelCard, model_card, write_card
 from seqimaging.report.document import Report, markdown_table
 from seqimaging.report.importance import log_odds, spatial_occlusion, temporal_occlusion
 from seqimaging.report.logs import epoch_metrics, loss_curves_figure
@@ -17,6 +18,7 @@ from seqimaging.report.plots import (
     image_strip_figure,
     importance_figure,
     lead_figure,
+    motion_figure,
     save_figure,
     save_gif,
 )
@@ -27,6 +29,7 @@ __all__ = [
     "RAIN_RATE",
     "REFLECTANCE",
     "ImageScale",
+    "ModelCard",
     "Report",
     "TestReport",
     "agreement_rows",
@@ -44,9 +47,12 @@ __all__ = [
     "log_odds",
     "loss_curves_figure",
     "markdown_table",
+    "model_card",
+    "motion_figure",
     "save_figure",
     "save_gif",
     "spatial_occlusion",
     "temporal_occlusion",
+    "write_card",
     "write_json",
 ]

@@ -210,6 +210,45 @@ def image_strip_figure(
     return figure
 
 
+def motion_figure(
+    frame: np.ndarray,
+    motion: np.ndarray,
+    *,
+    scale: ImageScale = GREY,
+    arrows: int = 16,
+    unit: str = "unit of time",
+    title: str = "",
+) -> Figure:
+    """A frame ``[H, W]`` under its motion field ``[2, H, W]`` (x then y displacement in
+    pixels per ``unit``, as :meth:`~seqimaging.models.MotionForecaster.motion_field`
+    gives it): about ``arrows`` arrows per side, each the displacement over a round
+    number of ``unit`` (1, 2 or 5 × 10ⁿ, about the arrows' spacing for the fastest
+    tenth), drawn to the image's scale; the median speed and that time in the title."""
+    height, width = frame.shape
+    stride = max(1, max(height, width) // arrows)
+    ys, xs = np.mgrid[stride // 2 : height : stride, stride // 2 : width : stride]
+    u, v = motion[0][ys, xs], motion[1][ys, xs]
+    fast = float(np.percentile(np.hypot(u, v), 90))
+    over = _round_down(stride / fast) if fast > 0 else 1.0
+    figure = Figure(figsize=(4.2, 4.2 * height / width + 0.4))
+    ax = figure.subplots()
+    image = ax.imshow(frame, cmap=scale.cmap, norm=scale.norm)
+    ax.quiver(xs, ys, u * over, v * over, color="tab:red", angles="xy", scale_units="xy", scale=1)
+    speed = float(np.median(np.hypot(motion[0], motion[1])))
+    heading = f"{title}: " if title else ""
+    ax.set_title(f"{heading}median {speed:.2g} px per {unit}; arrows: {over:g} {unit}", fontsize=9)
+    ax.set_axis_off()
+    if scale.label:
+        figure.colorbar(image, ax=ax, shrink=0.8, label=scale.label)
+    return figure
+
+
+def _round_down(value: float) -> float:
+    """The largest of 1, 2, 5 × 10ⁿ not above ``value`` (at least 1e-9)."""
+    power = 10.0 ** np.floor(np.log10(max(value, 1e-9)))
+    return float(max(m for m in (1, 2, 5) if m * power <= max(value, 1e-9)) * power)
+
+
 def importance_figure(
     frames: np.ndarray,
     importance: np.ndarray,

@@ -21,6 +21,7 @@ from seqimaging.report.plots import (
     confusion_matrix_figure,
     forecast_strip_figure,
     importance_figure,
+    motion_figure,
     save_gif,
     skill_figure,
 )
@@ -111,9 +112,13 @@ def forecast_figures(
     *,
     scale: ImageScale,
     leads: Sequence[str],
+    motion: nn.Module | None = None,
+    unit: str = "unit of time",
 ) -> None:
     """Forecast strip and GIF of the test window that changes most, skill against lead
-    time, and loss curves of a forecaster.
+    time, and loss curves of a forecaster; with a ``motion`` model (one with a
+    ``motion_field``, :class:`~seqimaging.models.MotionForecaster`), its motion on that
+    window, in pixels per ``unit``.
 
     Args:
         report: where the figures go (the GIF is saved in its folder).
@@ -140,6 +145,15 @@ def forecast_figures(
         frame_titles=leads,
     )
     report.link("forecast.gif", "The forecast, animated")
+    if motion is not None:
+        with torch.no_grad():
+            field = motion.motion_field(collate([sample]))[0].numpy()
+        report.figure(
+            motion_figure(context[-1], field, scale=scale, unit=unit, title="motion"),
+            "motion.png",
+            "The same window's last context frame under its motion (pysteps' Lucas–Kanade), "
+            "which the extrapolation advects it along",
+        )
     report.figure(
         skill_figure(skill),
         "skill_by_lead.png",

@@ -60,7 +60,7 @@ def test_quick_stand_in_run_writes_scores_per_event_method_metric_and_lead(quick
     assert set(saved["validation_ablation"]) >= {"persistence", "advection alone", "model"}
     markdown = (out / "results.md").read_text()
     assert STAND_IN_WARNING in markdown and "| pysteps |" in markdown
-    for figure in ("csi_1", "mae", "forecast"):
+    for figure in ("csi_1", "mae", "forecast", "motion"):
         assert (out / f"fmi_20170509_{figure}.png").stat().st_size > 0
 
 

@@ -12,8 +12,9 @@ from lightning.pytorch import Trainer
 from seqimaging.cli import main
 from seqimaging.data import SequenceDataModule
 from seqimaging.errors import MissingExtraError, SeqImagingError
-from seqimaging.inference.export import export_checkpoint, export_model, state_shapes
+from seqimaging.inference.export import export_checkpoint, export_model, initial_states
 from seqimaging.models import build_model
+from seqimaging.report import ModelCard
 from seqimaging.tasks import ForecastTask
 from seqimaging.testing import MovingShapes
 
@@ -34,7 +35,7 @@ def _numpy_forecast(folder, context: np.ndarray, model) -> np.ndarray:
     then the exported forecast."""
     step = ort.InferenceSession(str(folder / "step.onnx"))
     rollout = ort.InferenceSession(str(folder / "forecast.onnx"))
-    states = [np.zeros(s, np.float32) for s in state_shapes(model, context[:, 0].shape)]
+    states = [t.numpy() for t in initial_states(model, torch.from_numpy(context[:, 0]))]
     names = [i.name for i in step.get_inputs()]
     for t in range(context.shape[1]):
         states = step.run(None, dict(zip(names, [context[:, t], *states], strict=True)))
@@ -70,17 +71,48 @@ def test_the_manifest_names_every_program(onnx_forecaster):
     assert list(manifest["programs"]["step"]["inputs"]) == ["frame", "h_0", "c_0", "h_1", "c_1"]
     assert manifest["versions"]["torch"]
     layout = manifest["states"]
-    expected = [(2, c, 8, 10) for c in layout["channels"]]  # ceil(16 / 2), ceil(20 / 2)
-    assert expected == state_shapes(model, (2, 1, 16, 20))
-    assert layout["stride"] == 2
+    assert [s["name"] for s in layout["inputs"]] == ["h_0", "c_0", "h_1", "c_1"]
+    assert [s["shape"] for s in layout["inputs"]] == [[2, c, 8, 8] for c in (4, 4, 5, 5)]
+    assert layout["stride"] == 2 and {s["fill"] for s in layout["inputs"]} == {0.0}
+    at = [tuple(t.shape) for t in initial_states(model, torch.rand(2, 1, 16, 20))]
+    assert at == [(2, c, 8, 10) for c in (4, 4, 5, 5)]  # ceil(16 / 2), ceil(20 / 2)
+    card = json.loads((folder / "model_card.json").read_text())  # the model's own
+    assert card["model"]["parameters"] == sum(p.numel() for p in model.parameters())
+    assert card["training"] is None and "## Export" in (folder / "model_card.md").read_text()
 
 
-def test_a_classifier_exports_its_whole_sequence(tmp_path):
+CLASSIFIERS = {
+    "convlstm, attention, frames+differences": dict(
+        model="convlstm_classifier",
+        pooling="attention",
+        inputs="frames+differences",
+        num_layers=2,
+    ),
+    "lstm, 2 layers, mean": dict(
+        model="cnn_lstm_classifier", encoder="small", pooling="mean", num_layers=2
+    ),
+}
+
+
+@pytest.fixture(scope="module", params=list(CLASSIFIERS))
+def onnx_classifier(request, tmp_path_factory):
     torch.manual_seed(0)
+    settings = dict(CLASSIFIERS[request.param])
     model = build_model(
-        "convlstm_classifier", in_channels=2, num_classes=3, stride=2, width=4, hidden_channels=5
+        settings.pop("model"),
+        in_channels=2,
+        num_classes=3,
+        stride=2,
+        width=4,
+        hidden_channels=5,
+        **settings,
     ).eval()
-    folder = export_model(model, tmp_path / "c", "onnx", torch.rand(1, 4, 2, 16, 16))
+    folder = tmp_path_factory.mktemp("c") / "c"
+    return model, export_model(model, folder, "onnx", torch.rand(1, 4, 2, 16, 16))
+
+
+def test_a_classifier_exports_its_whole_sequence(onnx_classifier):
+    model, folder = onnx_classifier
     session = ort.InferenceSession(str(folder / "sequence.onnx"))
     for batch, height, width in SHAPES:
         frames = torch.rand(batch, 4, 2, height, width)
@@ -90,6 +122,23 @@ def test_a_classifier_exports_its_whole_sequence(tmp_path):
         np.testing.assert_allclose(got, expected, atol=1e-4, rtol=0)
 
 
+def test_a_numpy_loop_over_the_classifier_step_gives_every_prefix(onnx_classifier):
+    model, folder = onnx_classifier
+    step = ort.InferenceSession(str(folder / "step.onnx"))
+    names = [i.name for i in step.get_inputs()]
+    manifest = json.loads((folder / "export.json").read_text())
+    assert names == ["frame", "first", *(s["name"] for s in manifest["states"]["inputs"])]
+    for batch, height, width in SHAPES:
+        frames = torch.rand(batch, 6, 2, height, width)  # longer than the example
+        states = [t.numpy() for t in initial_states(model, frames[:, 0])]
+        for t in range(frames.shape[1]):
+            inputs = [frames[:, t].numpy(), frames[:, 0].numpy(), *states]
+            outputs, *states = step.run(None, dict(zip(names, inputs, strict=True)))
+            with torch.no_grad():
+                expected = model(frames[:, : t + 1]).numpy()
+            np.testing.assert_allclose(outputs, expected, atol=1e-4, rtol=0)
+
+
 def test_torch_export_programs_equal_the_model(tmp_path):
     model = _forecaster()
     folder = export_model(model, tmp_path / "t", "torch-export", torch.rand(1, 3, 1, 16, 16))
@@ -97,7 +146,7 @@ def test_torch_export_programs_equal_the_model(tmp_path):
     rollout = torch.export.load(folder / "forecast.pt2").module()
     for batch, height, width in SHAPES:
         context = torch.rand(batch, 4, 1, height, width)
-        states = [torch.zeros(s) for s in state_shapes(model, context[:, 0].shape)]
+        states = initial_states(model, context[:, 0])
         with torch.no_grad():
             for t in range(4):
                 states = step(context[:, t], *states)
@@ -139,6 +188,7 @@ def test_the_export_command_on_a_trained_checkpoint(tmp_path, capsys):
         enable_checkpointing=False,
         enable_progress_bar=False,
         enable_model_summary=False,
+        callbacks=[ModelCard(tmp_path)],
     )
     trainer.fit(task, data)
     trainer.save_checkpoint(tmp_path / "f.ckpt")
@@ -158,6 +208,12 @@ def test_the_export_command_on_a_trained_checkpoint(tmp_path, capsys):
         ]
     )
     assert str(tmp_path / "out") in capsys.readouterr().out
+    card = json.loads((tmp_path / "out" / "model_card.json").read_text())  # the fit's card
+    assert card["training"]["steps"] == 1 and card["model"]["flops"]["shape"] == [3, 1, 16, 16]
+    assert card["export"] == {
+        "format": "onnx",
+        "programs": {"step": "step.onnx", "forecast": "forecast.onnx"},
+    }
     context = torch.rand(2, 3, 1, 16, 16)
     with torch.no_grad():
         expected = task.eval().model(context).numpy()

@@ -102,6 +102,23 @@ def test_half_the_time_step_gives_half_the_displacement_per_frame():
     np.testing.assert_allclose(shifts[2.0] / shifts[4.0], 0.5, atol=0.06)
 
 
+def test_the_motion_field_is_the_estimate_forward_advects_along():
+    """A blob moving 0.4 pixels per unit of time, sampled every 4 units: the field is
+    about (1.6 / 4, 0) on the blob, per unit of time, and advecting along it is forward."""
+    model = MotionForecaster(1, context=3, width=4).eval()
+    times = np.arange(3) * 4.0
+    batch = {"frames": _moving_blobs(times, speed=0.4), "times": torch.tensor(times[None])}
+    field = model.motion_field(batch)
+    assert field.shape == (1, 2, 48, 48)
+    on_blob = batch["frames"][0, -1, 0] > 0.5
+    np.testing.assert_allclose(field[0, 0][on_blob].median(), 0.4, atol=0.06)
+    np.testing.assert_allclose(field[0, 1][on_blob].median(), 0.0, atol=0.06)
+    with torch.no_grad():
+        torch.testing.assert_close(model(batch), model(batch | {"motion": field}))
+    given = torch.ones(1, 2, 48, 48)
+    assert model.motion_field(batch | {"motion": given}) is given
+
+
 def test_untrained_model_is_the_advection_of_the_last_frame_at_the_lead_times():
     model = MotionForecaster(1, context=2, width=4)
     frames = _moving_blobs(np.arange(2.0), speed=0.5)

@@ -14,6 +14,7 @@ from seqimaging.report import (
     image_strip_figure,
     importance_figure,
     markdown_table,
+    motion_figure,
     save_figure,
     save_gif,
 )
@@ -49,6 +50,19 @@ def test_image_strip_has_one_panel_per_frame_and_a_symmetric_error_scale():
     assert len(panels) == 2 + 3 + 3 + 3
     error_norm = panels[-1].images[0].norm
     assert error_norm.vmin == -error_norm.vmax == -np.abs(forecast - truth).max()
+
+
+@pytest.mark.parametrize(("speed", "over"), [(1.0, 5.0), (0.1, 50.0), (9.0, 0.5)])
+def test_motion_figure_draws_the_displacement_over_a_round_time(speed, over):
+    motion = np.zeros((2, 32, 48))
+    motion[0], motion[1] = 0.6 * speed, -0.8 * speed  # right and up, `speed` px per minute
+    figure = motion_figure(np.zeros((32, 48)), motion, arrows=8, unit="min")
+    (quiver,) = figure.axes[0].collections
+    assert len(quiver.U) == (32 // 6) * (48 // 6)  # one arrow every 48 // 8 = 6 pixels
+    np.testing.assert_allclose(quiver.U, 0.6 * speed * over)  # the longest at most 6 px
+    np.testing.assert_allclose(quiver.V, -0.8 * speed * over)
+    assert quiver.scale == 1 and quiver.scale_units == "xy"
+    assert f"median {speed:.2g} px per min; arrows: {over:g} min" in figure.axes[0].get_title()
 
 
 def test_rain_rate_scale_is_white_below_the_first_level():
