@@ -32,7 +32,7 @@ ALLOWED = {  # unit → the units it may import besides itself
     "evaluation": BASE | {"splits"},  # choosing settings by cross-validation needs folds
     "report": CONTRACT | {"evaluation"},
     "tasks": BASE | {"sample", "data", "models", "evaluation"},
-    "inference": CONTRACT | {"data", "medical", "geo", "models", "tasks"},  # trained models applied
+    "inference": CONTRACT | {"data", "medical", "geo", "models", "tasks", "report"},  # applied
     # faces: each uses the layers below, never another face ...
     "demo": CONTRACT | {"data", "medical", "geo", "models", "evaluation", "report", "tasks"},
     "bench": CONTRACT

@@ -14,11 +14,10 @@ it did beside its baselines, as ``model_card.md`` and ``model_card.json``.
 - ``training``: the data module and dataset, the split (samples per part, fractions,
   seed), the steps and epochs, the task's hyperparameters;
 - ``metrics``: the last validation metrics, and the same metrics of the task's
-  baselines (:data:`BASELINES`): the training majority class, persistence, the mean;
+  baselines (``task.baselines``: the training majority class, persistence, the mean);
 - ``software``: :func:`~seqimaging.runs.environment`.
 """
 
-import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -32,8 +31,6 @@ from torch.utils.flop_counter import FlopCounterMode
 from seqimaging.files import atomic_write, first_free, write_json
 from seqimaging.report.document import markdown_table
 from seqimaging.runs import environment
-from seqimaging.tasks import ClassificationTask, ForecastTask, RegressionTask, SequenceTask
-from seqimaging.tasks.checkpoints import LIGHTNING_KEYS
 
 
 def forward_flops(model: nn.Module, shape: tuple[int, ...]) -> int:
@@ -56,7 +53,7 @@ def _name(module: object) -> str:
 
 
 def _architecture(
-    model: nn.Module, task: SequenceTask | None, shape: tuple[int, ...]
+    model: nn.Module, task: LightningModule | None, shape: tuple[int, ...]
 ) -> dict[str, Any]:
     hparams = {} if task is None else task.hparams
     flops = forward_flops(model, shape)
@@ -86,7 +83,7 @@ def _time_step(settings: dict[str, Any]) -> str | None:
     return None
 
 
-def _input(task: SequenceTask | None, shape: tuple[int, ...]) -> dict[str, Any]:
+def _input(task: LightningModule | None, shape: tuple[int, ...]) -> dict[str, Any]:
     settings = {} if task is None else task.data_settings
     return {
         "channels": shape[1],
@@ -98,7 +95,7 @@ def _input(task: SequenceTask | None, shape: tuple[int, ...]) -> dict[str, Any]:
     }
 
 
-def _training(trainer: Trainer, task: SequenceTask) -> dict[str, Any]:
+def _training(trainer: Trainer, task: LightningModule) -> dict[str, Any]:
     data = trainer.datamodule
     parts = {
         part: len(getattr(data, f"{part}_set"))
@@ -111,7 +108,7 @@ def _training(trainer: Trainer, task: SequenceTask) -> dict[str, Any]:
         for key in ("val_fraction", "test_fraction", "fold", "seed", "batch_size")
         if hasattr(data, key)
     }
-    hparams = {k: v for k, v in task.hparams.items() if k not in LIGHTNING_KEYS}
+    hparams = {k: v for k, v in task.hparams.items() if not k.startswith("_")}  # LightningCLI's
     return {
         "data": None if data is None else type(data).__name__,
         "dataset": None if dataset is None else type(dataset).__name__,
@@ -125,69 +122,22 @@ def _training(trainer: Trainer, task: SequenceTask) -> dict[str, Any]:
     }
 
 
-def _majority(metrics: dict[str, Tensor], data: Any) -> dict[str, dict[str, float]]:
-    """The class most frequent in the training labels, predicted for every sample."""
-    labels, train = getattr(data, "labels", None), getattr(data, "train_indices", None)
-    matrix = metrics.get("confusion_matrix")
-    if labels is None or train is None or matrix is None:
-        return {}
-    majority = max(set(train_labels := [labels[i] for i in train]), key=train_labels.count)
-    counts = matrix.sum(dim=1).double()
-    return {
-        f"majority class ({majority}, training labels)": {
-            "accuracy": float(counts[int(majority)] / counts.sum()),
-            "balanced_accuracy": 1 / len(counts),
-            "auroc": 0.5,
-        }
-    }
-
-
-def _persistence(metrics: dict[str, Tensor], data: Any) -> dict[str, dict[str, float]]:
-    """The last context frame, repeated: its MSE per lead is the model's over 1 − skill."""
-    if "mse" not in metrics or "skill_mse" not in metrics:
-        return {}
-    return {
-        "persistence": {
-            "mse": float((metrics["mse"] / (1 - metrics["skill_mse"])).mean()),
-            "skill_mse": 0.0,
-        }
-    }
-
-
-def _mean(metrics: dict[str, Tensor], data: Any) -> dict[str, dict[str, float]]:
-    """The validation targets' mean, predicted for every sample: R² 0 by definition, its
-    RMSE the model's over √(1 − R²)."""
-    if "rmse" not in metrics or "r2" not in metrics or float(metrics["r2"]) >= 1:
-        return {}
-    return {"mean": {"rmse": float(metrics["rmse"] / math.sqrt(1 - metrics["r2"])), "r2": 0.0}}
-
-
-BASELINES: dict[type[SequenceTask], Callable[[dict[str, Tensor], Any], dict]] = {
-    ClassificationTask: _majority,
-    ForecastTask: _persistence,
-    RegressionTask: _mean,
-}
-"""Each task's baselines from its validation metrics and data module: name → metric →
-value."""
-
-
-def _metrics(task: SequenceTask, data: Any) -> dict[str, Any]:
+def _metrics(task: LightningModule, data: Any) -> dict[str, Any]:
     values = {k.removeprefix("val/"): v for k, v in task.last_metrics.items()}
-    baselines = next((f for kind, f in BASELINES.items() if isinstance(task, kind)), None)
     return {
         "split": "validation" if values else None,
         "model": {k: _plain(v) for k, v in values.items()},
-        "baselines": {} if baselines is None else baselines(values, data),
+        "baselines": task.baselines(values, data) if values else {},
     }
 
 
 def model_card(
-    model: SequenceTask | nn.Module, shape: tuple[int, ...], trainer: Trainer | None = None
+    model: LightningModule | nn.Module, shape: tuple[int, ...], trainer: Trainer | None = None
 ) -> dict[str, Any]:
-    """The card of a task (or a bare model) trained on sequences of ``shape``
-    ``(T, C, H, W)``; without the ``trainer`` that fitted it, the training and metrics are
-    not known (``None``)."""
-    task = model if isinstance(model, SequenceTask) else None
+    """The card of a task (a :class:`~seqimaging.tasks.SequenceTask`) or a bare model
+    trained on sequences of ``shape`` ``(T, C, H, W)``; without the ``trainer`` that
+    fitted it, the training and metrics are not known (``None``)."""
+    task = model if isinstance(model, LightningModule) else None
     network = model.model if task is not None else model
     return {
         "model": _architecture(network, task, shape),
@@ -308,7 +258,7 @@ class ModelCard(Callback):
             frames = batch["frames"] if isinstance(batch, dict) else batch
             self.shape = tuple(frames.shape[1:])
 
-    def card(self, trainer: Trainer, task: SequenceTask) -> dict[str, Any] | None:
+    def card(self, trainer: Trainer, task: LightningModule) -> dict[str, Any] | None:
         """The card now, or ``None`` before the first training batch."""
         return None if self.shape is None else model_card(task, self.shape, trainer)
 

@@ -372,6 +372,12 @@ class SequenceTask(LightningModule, ABC):
                 for element, v in zip(self.element_names(name, len(value)), value, strict=True):
                     self.log(f"{name}_{element}", v)
 
+    def baselines(self, metrics: dict[str, Tensor], data: Any) -> dict[str, dict[str, float]]:
+        """The validation ``metrics`` (without prefix) that this task's baselines score,
+        ``name → metric → value``, for the model card; ``data`` is the fit's data module.
+        None by default."""
+        return {}
+
     def configure_optimizers(self) -> dict[str, Any]:
         params = [p for p in self.parameters() if p.requires_grad]
         optimizer = OPTIMIZERS[self.hparams.optimizer](params, self.hparams)

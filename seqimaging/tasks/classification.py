@@ -129,6 +129,26 @@ class ClassificationTask(SequenceTask):
     def element_names(self, name: str, count: int) -> list[str]:
         return self.hparams.class_names or super().element_names(name, count)
 
+    def baselines(self, metrics: dict[str, Tensor], data: Any) -> dict[str, dict[str, float]]:
+        """The class most frequent in the training labels (``data.labels`` at
+        ``data.train_indices``), predicted for every validation sample."""
+        labels, train = getattr(data, "labels", None), getattr(data, "train_indices", None)
+        matrix = metrics.get("confusion_matrix")
+        if labels is None or train is None or matrix is None:
+            return {}
+        train_labels = [labels[i] for i in train]
+        majority = max(set(train_labels), key=train_labels.count)
+        counts = matrix.sum(dim=1).double()  # validation samples per true class
+        names = self.hparams.class_names
+        name = names[int(majority)] if names else majority
+        return {
+            f"majority class ({name}, training labels)": {
+                "accuracy": float(counts[int(majority)] / counts.sum()),
+                "balanced_accuracy": 1 / len(counts),
+                "auroc": 0.5,
+            }
+        }
+
     def step(self, batch: dict, stage: str) -> Tensor:
         logits = self.model(batch)
         labels = batch["label"]

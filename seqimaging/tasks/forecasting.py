@@ -177,6 +177,14 @@ class ForecastTask(SequenceTask):
     def element_names(self, name: str, count: int) -> list[str]:
         return [f"lead{k}" for k in range(1, count + 1)]
 
+    def baselines(self, metrics: dict[str, Tensor], data: Any) -> dict[str, dict[str, float]]:
+        """Persistence (the last context frame repeated): its MSE per lead is the model's
+        over 1 − skill, averaged over leads as the model's is."""
+        if "mse" not in metrics or "skill_mse" not in metrics:
+            return {}
+        mse = float((metrics["mse"] / (1 - metrics["skill_mse"])).mean())
+        return {"persistence": {"mse": mse, "skill_mse": 0.0}}
+
     def teacher_forcing_ratio(self) -> float:
         """The scheduled-sampling probability at the current optimiser step."""
         start, steps = self.hparams.teacher_forcing, self.hparams.teacher_forcing_steps

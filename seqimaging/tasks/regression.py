@@ -85,6 +85,14 @@ class RegressionTask(SequenceTask):
             }
         )
 
+    def baselines(self, metrics: dict[str, Tensor], data: Any) -> dict[str, dict[str, float]]:
+        """The validation targets' mean, predicted for every sample: R² 0 by definition,
+        its RMSE the model's over √(1 − R²)."""
+        if "rmse" not in metrics or "r2" not in metrics or float(metrics["r2"]) >= 1:
+            return {}
+        rmse = float(metrics["rmse"] / (1 - metrics["r2"]).sqrt())
+        return {"mean": {"rmse": rmse, "r2": 0.0}}
+
     def step(self, batch: dict, stage: str) -> Tensor:
         standardised = self.model(batch).float()
         target = batch["target"].float()

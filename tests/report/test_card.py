@@ -63,7 +63,7 @@ def test_a_classifier_card_beside_the_training_majority_class(tmp_path):
     majority = max(set(train), key=train.count)
     val = [data.labels[i] for i in data.val_indices]
     (name, baseline), *_ = card["metrics"]["baselines"].items()
-    assert name.startswith(f"majority class ({majority}")
+    assert name == f"majority class ({MovingShapes.class_names[majority]}, training labels)"
     assert abs(baseline["accuracy"] - val.count(majority) / len(val)) < 1e-9
     text = (tmp_path / "model_card.md").read_text()
     assert "## Metrics (validation)" in text and name in text
