@@ -4,7 +4,9 @@
 names a task and a data module by ``class_path``/``init_args``, as in torchgeo, and
 ``--print_config`` shows every setting. ``seqimaging forecast`` and ``classify`` apply a
 trained checkpoint to new data; ``seqimaging demo`` trains and reports on embedded data;
-``seqimaging bench`` runs the benchmarks.
+``seqimaging bench`` runs the benchmarks. ``seqimaging --threads N COMMAND`` sets torch's
+threads (default: ``OMP_NUM_THREADS`` if set, else the cores no other process keeps busy,
+:mod:`seqimaging.threads`).
 """
 
 import argparse
@@ -14,6 +16,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from seqimaging.errors import SeqImagingError
+from seqimaging.threads import set_threads
 
 LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
 
@@ -162,6 +165,12 @@ def _add_forecast(commands: argparse._SubParsersAction) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seqimaging", description=__doc__)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="torch threads, given before the command (default: OMP_NUM_THREADS if set, else "
+        "the cores no other process keeps busy)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     for name in LIGHTNING_COMMANDS:  # listed for --help; run by LightningCLI
         commands.add_parser(name, help=f"{name} a task from a YAML config (LightningCLI)")
@@ -198,6 +207,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _leading_threads(
+    parser: argparse.ArgumentParser, words: list[str]
+) -> tuple[int | None, list[str]]:
+    """``--threads N`` (or ``--threads=N``) given before the command, and the other words."""
+    if words[:1] == ["--threads"] and len(words) > 1:
+        value, rest = words[1], words[2:]
+    elif words[:1] and words[0].startswith("--threads="):
+        value, rest = words[0].partition("=")[2], words[1:]
+    else:
+        return None, words
+    if not value.isdigit() or int(value) < 1:
+        parser.error(f"--threads {value}: expected a whole number of at least 1")
+    return int(value), rest
+
+
 def _project_error(err: BaseException | None) -> SeqImagingError | None:
     """The first SeqImagingError in ``err``'s chain (jsonargparse wraps what it builds)."""
     while err is not None and not isinstance(err, SeqImagingError):
@@ -209,15 +233,19 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``seqimaging`` command."""
     # a deprecation inside Lightning itself, printed on every fit; nothing a user can act on
     warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated")
-    words = sys.argv[1:] if argv is None else argv
+    words = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     try:
+        threads, words = _leading_threads(parser, words)
+        set_threads(threads)
         if words and words[0] in LIGHTNING_COMMANDS:
             from seqimaging.training_cli import run_lightning
 
-            run_lightning(argv)  # None: LightningCLI reads sys.argv itself
+            if argv is None:  # LightningCLI reads sys.argv itself
+                sys.argv[1:] = words
+            run_lightning(None if argv is None else words)
             return
-        args = parser.parse_args(argv)
+        args = parser.parse_args(words)
         args.func(args)
     except Exception as err:
         cause = _project_error(err)

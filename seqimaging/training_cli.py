@@ -12,7 +12,9 @@ Defaults, each overridable in the YAML:
   ``last.ckpt``, written atomically and loaded with ``weights_only=True``
   (:class:`~seqimaging.tasks.checkpoints.SafeCheckpointIO`), with the random states
   (:class:`~seqimaging.tasks.checkpoints.RandomState`);
-- bf16 autocast when the GPU supports it;
+- bf16 autocast where the GPU or CPU computes bf16 natively (AVX512-BF16, AMX), float32
+  elsewhere (:func:`~seqimaging.tasks.training.default_precision`;
+  ``--trainer.precision`` or ``$SEQIMAGING_PRECISION`` to choose);
 - the data module's own DDP-aware sampler (``use_distributed_sampler: false``);
 - ``fit`` writes the model card (``model_card.md`` and ``.json``: architecture, FLOPs,
   input contract, data and split, validation metrics beside the baselines, versions;
@@ -40,7 +42,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import torch
 from jsonargparse import Namespace
 from lightning.pytorch import LightningDataModule, LightningModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
@@ -60,6 +61,7 @@ from seqimaging.tasks.checkpoints import (
     find_checkpoint,
     load_checkpoint,
 )
+from seqimaging.tasks.training import default_precision
 
 RUN_FOLDER = "SEQIMAGING_RUN_FOLDER"
 """Environment variable by which a command hands its run folder to the ranks it launches
@@ -234,7 +236,6 @@ class SeqImagingCLI(LightningCLI):
 
 def run_lightning(argv: list[str] | None) -> SeqImagingCLI:
     """Run LightningCLI over any :class:`~seqimaging.tasks.SequenceTask` and data module."""
-    bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
     run_dir = {"save_dir": "runs", "name": "", "version": None}  # set when the run starts
     loggers = [
         {"class_path": kind, "init_args": run_dir}
@@ -253,7 +254,7 @@ def run_lightning(argv: list[str] | None) -> SeqImagingCLI:
                 "log_every_n_steps": 10,
                 "callbacks": [PredictionWriter(), RandomState(), TestReport(), ModelCard()],
                 "plugins": [SafeCheckpointIO()],
-                "precision": "bf16-mixed" if bf16 else "32-true",
+                "precision": default_precision(),
                 "use_distributed_sampler": False,
             },
             save_config_callback=RunConfig,

@@ -1,3 +1,6 @@
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # commands run in tests take it, not a measure
 import pytest
 import torch
 

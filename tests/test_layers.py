@@ -11,7 +11,15 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).parents[1] / "seqimaging"
-BASE = {"errors", "_optional", "choices", "files", "runs", "profiling"}  # plumbing under everything
+BASE = {
+    "errors",
+    "_optional",
+    "choices",
+    "files",
+    "runs",
+    "profiling",
+    "threads",
+}  # plumbing under everything
 CONTRACT = BASE | {"sample", "splits", "transforms"}
 ALLOWED = {  # unit → the units it may import besides itself
     "errors": set(),
@@ -20,6 +28,7 @@ ALLOWED = {  # unit → the units it may import besides itself
     "files": {"errors"},
     "runs": set(),
     "profiling": set(),
+    "threads": set(),
     "sample": {"errors"},
     "splits": {"errors"},
     "transforms": {"errors"},

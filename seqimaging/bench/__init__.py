@@ -96,6 +96,12 @@ BENCHMARKS: Choices[Benchmark] = Choices("benchmark", {
         options="SpeedOptions",
         reads_data=False,
     ),
+    "time-to-accuracy": Benchmark(
+        "seqimaging.bench.time_to_accuracy",
+        "wall time to a fixed validation MSE on moving shapes: our ConvLSTM forecaster vs the "
+        "same one on torchgeo's ConvLSTM, float32 and bf16",
+        reads_data=False,
+    ),
 })  # fmt: skip
 
 __all__ = ["BENCHMARKS", "Benchmark"]

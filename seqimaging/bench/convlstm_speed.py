@@ -7,7 +7,9 @@ measured in the same run, and peak memory of one training step.
 
 FLOPs are nominal and identical for both models: per layer and step, one k×k convolution
 of ``C_in + H`` channels into ``4H`` gates (2 FLOPs per multiply-add); training counts
-three times the forward (forward, input gradient, weight gradient).
+three times the forward (forward, input gradient, weight gradient). Where the device
+computes bf16 natively the grid runs again under bf16 autocast, and our bf16 is compared
+with torchgeo's float32 (what each gives by default).
 """
 
 import statistics
@@ -23,7 +25,7 @@ from seqimaging._optional import require
 from seqimaging.bench.record import BenchOptions, BenchRecord
 from seqimaging.models import ConvLSTM
 from seqimaging.profiling import median_times, peak_bytes
-from seqimaging.tasks.training import default_device
+from seqimaging.tasks.training import default_device, default_precision
 
 
 @dataclass(frozen=True)
@@ -139,10 +141,10 @@ def run_setting(
 
 
 def table_rows(result: dict) -> list[dict]:
-    """The rows of the results table: each setting and mode, both models."""
-    peak = result["conv_peak_gflops"]
+    """The rows of the results table: each precision, setting and mode, both models."""
     return [
         {
+            "precision": precision,
             "setting": row["setting"]["name"],
             "mode": mode,
             "torchgeo ms": f"{1e3 * row[mode]['seconds']['torchgeo']:.1f}",
@@ -152,9 +154,20 @@ def table_rows(result: dict) -> list[dict]:
             "ours % peak": f"{100 * row[mode]['gflops']['ours'] / peak:.0f}%",
             "memory ours/torchgeo": f"{row['train_memory_ratio']:.2f}" if mode == "train" else "",
         }
-        for row in result["rows"]
+        for precision, part in result["precisions"].items()
+        for peak in [part["conv_peak_gflops"]]
+        for row in part["rows"]
         for mode in ("train", "infer")
     ]
+
+
+def _geomean(rows: list[dict], mode: str, ours: list[dict] | None = None) -> float:
+    """Geometric-mean speed-up of ``ours`` rows (default: the same rows) over torchgeo's."""
+    ours = rows if ours is None else ours
+    return statistics.geometric_mean(
+        r[mode]["seconds"]["torchgeo"] / o[mode]["seconds"]["ours"]
+        for r, o in zip(rows, ours, strict=True)
+    )
 
 
 def run(
@@ -168,7 +181,9 @@ def run(
 ) -> dict:
     """Run the grid; print the table and write ``results.json`` and ``results.md`` in ``out``.
 
-    On a GPU the grid runs under bf16 autocast.
+    In float32, and under bf16 autocast where the device computes bf16 natively
+    (:func:`~seqimaging.tasks.training.default_precision`): then the default against
+    torchgeo's float32 is reported too.
     """
     record = BenchRecord(
         "convlstm-speed",
@@ -180,30 +195,38 @@ def run(
         seed=seed,
     )
     dev = torch.device(default_device(device))
-    autocast = dev.type == "cuda"
-    peak_before = conv_peak(settings, dev, autocast)
-    rows = [run_setting(s, dev, repeats, warmup, autocast, seed) for s in settings]
-    result = {
-        "device": str(dev),
-        "autocast": autocast,
-        "conv_peak_gflops": max(peak_before, conv_peak(settings, dev, autocast)),
-        "rows": rows,
-        "geomean_speedup": {
-            mode: statistics.geometric_mean(r[mode]["speedup"] for r in rows)
-            for mode in ("train", "infer")
-        },
-    }
+    bf16 = default_precision(dev.type) == "bf16-mixed"
+    result: dict = {"device": str(dev), "precisions": {}}
+    for precision, autocast in [("float32", False)] + [("bf16", True)] * bf16:
+        peak_before = conv_peak(settings, dev, autocast)
+        rows = [run_setting(s, dev, repeats, warmup, autocast, seed) for s in settings]
+        result["precisions"][precision] = {
+            "conv_peak_gflops": max(peak_before, conv_peak(settings, dev, autocast)),
+            "rows": rows,
+            "geomean_speedup": {m: _geomean(rows, m) for m in ("train", "infer")},
+        }
+    parts = result["precisions"]
+    if bf16:
+        result["default_vs_torchgeo_float32"] = {
+            m: _geomean(parts["float32"]["rows"], m, parts["bf16"]["rows"])
+            for m in ("train", "infer")
+        }
     record.text(
-        f"conv2d peak: {result['conv_peak_gflops']:.0f} GFLOP/s on {result['device']}"
-        + (" (bf16 autocast)" if autocast else "")
+        "conv2d peak: "
+        + ", ".join(f"{p['conv_peak_gflops']:.0f} GFLOP/s in {n}" for n, p in parts.items())
+        + f" on {result['device']}"
     )
     record.table(table_rows(result))
-    record.text(
-        "\n".join(
-            f"geometric-mean speed-up, {mode}: {speedup:.2f}×"
-            for mode, speedup in result["geomean_speedup"].items()
-        )
-    )
+    lines = [
+        f"geometric-mean speed-up at equal precision, {precision} {mode}: {speedup:.2f}×"
+        for precision, part in parts.items()
+        for mode, speedup in part["geomean_speedup"].items()
+    ]
+    lines += [
+        f"our default (bf16) against torchgeo's float32, {mode}: {speedup:.2f}×"
+        for mode, speedup in result.get("default_vs_torchgeo_float32", {}).items()
+    ]
+    record.text("\n".join(lines))
     return record.write(result, repeats=repeats, warmup=warmup)
 
 

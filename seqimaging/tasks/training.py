@@ -14,6 +14,7 @@ Example:
     >>> task = fit(ClassificationTask(in_channels=1, num_classes=4), data, max_steps=2)
 """
 
+import os
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -36,6 +37,30 @@ def default_device(device: str | None = None) -> str:
     return device or ("cuda" if torch.cuda.is_available() else "cpu")
 
 
+PRECISION = "SEQIMAGING_PRECISION"
+"""Environment variable that sets every default precision (``32-true``, ``bf16-mixed``…)."""
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX), as PyTorch detects it;
+    elsewhere bf16 is emulated and slower than float32."""
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, check, lambda: False)() for check in checks)
+
+
+def default_precision(device: str | None = None) -> str:
+    """Lightning's ``precision`` for ``device`` (:func:`default_device`): ``$SEQIMAGING_PRECISION``
+    when set, else ``"bf16-mixed"`` on a GPU or CPU that computes bf16 natively (float32
+    master weights; the ConvLSTM keeps its cell state in float32), else ``"32-true"``."""
+    if os.environ.get(PRECISION):
+        return os.environ[PRECISION]
+    if default_device(device) == "cuda":
+        native = torch.cuda.is_bf16_supported()
+    else:
+        native = cpu_has_bf16()
+    return "bf16-mixed" if native else "32-true"
+
+
 def quiet_trainer(
     *,
     device: str | None = None,
@@ -45,7 +70,8 @@ def quiet_trainer(
     **settings: Any,
 ) -> L.Trainer:
     """A Trainer on one device with a fixed budget; ``settings`` are further Trainer
-    arguments (``max_steps``, ``max_epochs``, ``log_every_n_steps``...).
+    arguments (``max_steps``, ``max_epochs``, ``precision`` (default
+    :func:`default_precision`), ``log_every_n_steps``...).
 
     Args:
         device: ``"cpu"`` or ``"cuda"``; default CUDA when present.
@@ -56,6 +82,7 @@ def quiet_trainer(
     """
     if not validate:
         settings |= {"limit_val_batches": 0, "num_sanity_val_steps": 0}
+    settings.setdefault("precision", default_precision(device))
     return L.Trainer(
         accelerator=default_device(device),
         devices=1,

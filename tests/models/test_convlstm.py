@@ -590,16 +590,20 @@ def test_partial_loss_gradients_match_reference(pick):
         torch.testing.assert_close(g, g_ref, **DOUBLE)
 
 
-def test_bf16_autocast_matches_float32():
-    """Under autocast the layer computes in bf16 and returns float32 parameter gradients."""
+@pytest.mark.parametrize("peephole", [True, False])
+@pytest.mark.parametrize("steps", [4, 24])
+def test_bf16_autocast_matches_float32(peephole, steps):
+    """Under autocast the layer computes its convolutions and gates in bf16, keeps the
+    cell state in float32, and returns float32 parameter gradients."""
     torch.manual_seed(16)
-    model = ConvLSTM(3, [6, 5], peephole=True)
-    x = torch.randn(2, 4, 3, 6, 6)
+    model = ConvLSTM(3, [6, 5], peephole=peephole)
+    x = torch.randn(2, steps, 3, 6, 6)
     out32, states32 = model(x)
     grads32 = torch.autograd.grad(out32.square().mean(), list(model.parameters()))
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out16, states16 = model(x)
     assert out16.dtype == torch.bfloat16
+    assert all(c.dtype == torch.float32 for _, c in states16)
     torch.testing.assert_close(out16.float(), out32, atol=3e-2, rtol=3e-2)
     torch.testing.assert_close(states16[-1][1].float(), states32[-1][1], atol=3e-2, rtol=3e-2)
     grads16 = torch.autograd.grad(out16.float().square().mean(), list(model.parameters()))

@@ -1,10 +1,11 @@
 import math
 
 import pytest
+import torch
 from torch.utils.data import DataLoader
 
 from seqimaging.sample import collate
-from seqimaging.tasks import ClassificationTask, ForecastTask, RegressionTask
+from seqimaging.tasks import ClassificationTask, ForecastTask, RegressionTask, training
 from seqimaging.testing import MovingShapes
 
 SMALL = {"stride": 2, "width": 4, "hidden_channels": 8}
@@ -29,3 +30,21 @@ def test_tasks_train_under_bf16_autocast(trainer, task):
     fit.fit(module, data)
     loss = fit.callback_metrics["train/loss_epoch"].item()
     assert math.isfinite(loss) and fit.global_step == 4
+
+
+@pytest.mark.parametrize(("native", "expected"), [(True, "bf16-mixed"), (False, "32-true")])
+def test_the_default_precision_is_bf16_where_the_cpu_computes_it(monkeypatch, native, expected):
+    monkeypatch.delenv(training.PRECISION, raising=False)
+    monkeypatch.setattr(training, "cpu_has_bf16", lambda: native)
+    assert training.default_precision("cpu") == expected
+    assert training.quiet_trainer(device="cpu", max_steps=1).precision == expected
+    monkeypatch.setenv(training.PRECISION, "32-true")  # the user's choice wins
+    assert training.default_precision("cpu") == "32-true"
+
+
+def test_cpu_bf16_is_read_from_what_torch_detects(monkeypatch):
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    assert not training.cpu_has_bf16()
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
+    assert training.cpu_has_bf16()
