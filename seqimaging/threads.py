@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import torch
+from threadpoolctl import threadpool_limits
 
 STAT = Path("/proc/stat")
 
@@ -56,10 +57,12 @@ def free_cores(seconds: float = 0.2) -> int:
 
 
 def set_threads(threads: int | None = None) -> int:
-    """Set torch's intra-op threads: ``threads``, else ``OMP_NUM_THREADS`` if set, else
-    :func:`free_cores`; return the number set."""
+    """Set the threads of torch and of every BLAS and OpenMP pool in the process (numpy's
+    OpenBLAS too, through threadpoolctl): ``threads``, else ``OMP_NUM_THREADS`` if set,
+    else :func:`free_cores`; return the number set."""
     if threads is None and os.environ.get("OMP_NUM_THREADS", "").isdigit():
         threads = int(os.environ["OMP_NUM_THREADS"])
     threads = threads or free_cores()
+    threadpool_limits(threads)
     torch.set_num_threads(threads)
     return threads

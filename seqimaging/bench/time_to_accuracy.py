@@ -18,7 +18,7 @@ Protocol:
   MSE is at most :data:`TARGET` × persistence's (the last context frame repeated), a
   fraction declared before the runs.
 - **Accuracy of bf16**: the validation MSE of each bf16 run beside its float32 run's at
-  the same steps.
+  the same steps, and the mean of the last :data:`LAST` evaluations of each.
 """
 
 import copy
@@ -39,8 +39,13 @@ from seqimaging.sample import collate
 from seqimaging.tasks.training import default_device, default_precision
 from seqimaging.testing import MovingShapes
 
-TARGET = 0.5
-"""The validation MSE to reach, as a fraction of persistence's (a skill of 0.5)."""
+TARGET = 0.15
+"""The validation MSE to reach, as a fraction of persistence's (a skill of 0.85: about
+half-way through the full run's budget in a pilot run)."""
+
+LAST = 5
+"""Evaluations at the end of a run whose mean compares bf16 with float32: single
+evaluations move by up to 20% between neighbouring steps of one run."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,7 @@ class Config:
 
 
 FULL = Config(size=32, train=2048, val=128, steps=600, every=25)
-QUICK = Config(size=16, train=64, val=16, steps=8, every=4, hidden=(8,), kernel=3)
+QUICK = Config(size=16, train=64, val=16, steps=8, every=4, hidden=(8, 8), kernel=3)
 
 
 class TorchgeoCore(nn.Module):
@@ -103,7 +108,7 @@ def models(config: Config, seed: int) -> dict[str, nn.Module]:
     )
     channels = ours.encoder.out_channels
     peer = torchgeo_models.ConvLSTM(
-        channels, list(config.hidden), config.kernel, len(config.hidden)
+        channels, list(config.hidden), config.kernel, len(config.hidden), return_all_layers=True
     )
     ours.core = ConvLSTM.from_torchgeo(peer)
     theirs = copy.deepcopy(ours)
@@ -161,6 +166,16 @@ def bench(out: Path, options: BenchOptions) -> dict:
     """Run the protocol of this module's docstring; write ``results.json`` and ``.md``."""
     config = QUICK if options.quick else FULL
     device = torch.device(default_device(options.device))
+    record = BenchRecord(
+        "time-to-accuracy",
+        out,
+        "Time to a fixed validation MSE: our ConvLSTM against torchgeo's",
+        data=f"generated MovingShapes, {config.size}×{config.size}, {config.context} → "
+        f"{config.horizon} frames",
+        stand_in=False,
+        split=f"sequences 0–{config.train - 1} train, the next {config.val} validation",
+        seed=options.seed,
+    )
     data = MovingShapes(
         config.train + config.val,
         frames=config.context,
@@ -196,16 +211,6 @@ def bench(out: Path, options: BenchOptions) -> dict:
             runs[f"{name} {precision}"] = train_run(
                 model, repeated, val, config, precision == "bf16", device, target
             )
-    record = BenchRecord(
-        "time-to-accuracy",
-        out,
-        "Time to a fixed validation MSE: our ConvLSTM against torchgeo's",
-        data=f"generated MovingShapes, {config.size}×{config.size}, {config.context} → "
-        f"{config.horizon} frames",
-        stand_in=False,
-        split=f"sequences 0–{config.train - 1} train, the next {config.val} validation",
-        seed=options.seed,
-    )
     default = "ours bf16" if "ours bf16" in runs else "ours float32"
     rows = [_row(name, run, runs, default) for name, run in runs.items()]
     record.text(
@@ -214,7 +219,12 @@ def bench(out: Path, options: BenchOptions) -> dict:
         f"{config.every} steps (off the clock), on {device}. Our default: {default}."
     )
     record.table(rows)
-    record.section("Validation MSE at equal steps")
+    record.section(
+        "Validation MSE at equal steps",
+        f"The mean of the last {LAST} evaluations: "
+        + ", ".join(f"{name} {_last_mean(run):.5f}" for name, run in runs.items())
+        + ".",
+    )
     record.table(_curve_rows(runs))
     return record.write(
         {"target": target, "persistence_val_mse": persistence, "runs": runs, "rows": rows},
@@ -246,6 +256,11 @@ def _row(name: str, run: dict, runs: dict, default: str) -> dict:
         "torchgeo float32 / this": speedup,
         "final val MSE": f"{run['curve'][-1]['val_mse']:.5f}",
     }
+
+
+def _last_mean(run: dict) -> float:
+    points = run["curve"][-LAST:]
+    return sum(p["val_mse"] for p in points) / len(points)
 
 
 def _curve_rows(runs: dict) -> list[dict]:

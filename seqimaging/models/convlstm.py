@@ -204,16 +204,14 @@ class _LayerFunction(torch.autograd.Function):
                     dpeephole[1] += (df * c_prev).sum((0, 2, 3))[:, None, None]
             h_prev = hs[t - 1] if t > 0 else h0
             inp = _step_input(buffer, x[t], h_prev)
-            _, d_w, d_b = _conv_backward(
-                dpre, inp, weight[:, : inp.shape[1]], bias is not None, (False, True, True)
+            wanted = (dx is not None, True, True)  # the input gradient, with h's, in one call
+            d_inp, d_w, d_b = _conv_backward(
+                dpre, inp, weight[:, : inp.shape[1]], bias is not None, wanted
             )
             dweight[:, : inp.shape[1]] += d_w
             if dbias is not None:
                 dbias += d_b
-            if dx is not None:  # the input gradient, with h's when it is needed too
-                d_inp = _conv_backward(
-                    dpre, inp, weight[:, : inp.shape[1]], False, (True, False, False)
-                )[0]
+            if dx is not None:
                 dx[t] = d_inp[:, :in_channels]
                 dh_next = None if h_prev is None else d_inp[:, channels:]
             elif h_prev is not None:  # h's gradient only: the input channels cost nothing
