@@ -168,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--threads",
         type=int,
+        default=argparse.SUPPRESS,  # read by _leading_threads, never by a command
         help="torch threads, given before the command (default: OMP_NUM_THREADS if set, else "
         "the cores no other process keeps busy)",
     )

@@ -160,8 +160,7 @@ class ClassificationTask(SequenceTask):
         )
         self.log_loss(stage, loss, len(labels))
         if stage != "train":
-            metrics = self.val_metrics if stage == "val" else self.test_metrics
-            metrics.update(logits.float().softmax(dim=-1), labels)
+            self.update_metrics(stage, logits.float().softmax(dim=-1), labels)
         return loss
 
     def predict_step(self, batch: dict, batch_idx: int) -> Tensor:

@@ -213,10 +213,11 @@ class ForecastTask(SequenceTask):
         loss = masked_loss(self.hparams.loss, forecast, truth, mask, self.hparams.loss_weights)
         self.log_loss(stage, loss, len(truth))
         if stage != "train":
-            metrics = self.val_metrics if stage == "val" else self.test_metrics
             frames, lengths, _ = unpack_batch(batch, None, None)
             reference = persistence(frames, truth.shape[1], lengths)
-            metrics.update(forecast.detach(), truth.float(), mask=mask, reference=reference.float())
+            self.update_metrics(
+                stage, forecast.detach(), truth.float(), mask=mask, reference=reference.float()
+            )
         return loss
 
     def predict_step(self, batch: dict, batch_idx: int) -> Tensor:

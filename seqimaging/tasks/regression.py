@@ -101,9 +101,8 @@ class RegressionTask(SequenceTask):
         )
         self.log_loss(stage, loss, len(target))
         if stage != "train":
-            metrics = self.val_metrics if stage == "val" else self.test_metrics
             prediction = standardised * self.target_std + self.target_mean
-            metrics.update(prediction, target)
+            self.update_metrics(stage, prediction, target)
         return loss
 
     def predict_step(self, batch: dict, batch_idx: int) -> Tensor:

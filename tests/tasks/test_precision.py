@@ -48,3 +48,16 @@ def test_cpu_bf16_is_read_from_what_torch_detects(monkeypatch):
     assert not training.cpu_has_bf16()
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
     assert training.cpu_has_bf16()
+
+
+def test_metrics_are_computed_in_float32_under_bf16(trainer):
+    """Persistence scores the same SSIM whatever the training precision."""
+    data = DataLoader(
+        MovingShapes(8, frames=3, horizon=2, size=16), batch_size=4, collate_fn=collate
+    )
+    scores = {}
+    for precision in ("32-true", "bf16-mixed"):
+        task = ForecastTask("persistence_forecaster", horizon=2)
+        scores[precision] = trainer(precision=precision).test(task, data, verbose=False)[0]
+    for name in ("test/ssim", "test/mse", "test/psnr"):
+        assert scores["bf16-mixed"][name] == pytest.approx(scores["32-true"][name], rel=1e-6)
