@@ -73,12 +73,12 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 
 import numpy as np
-from sklearn.metrics import balanced_accuracy_score
 
 from seqimaging.bench.recipes import FULL, PHASES, QUICK, DiagnosisConfig, Recipe, RecipeRunner
 from seqimaging.bench.record import BenchOptions, BenchRecord
 from seqimaging.data import InMemory
 from seqimaging.evaluation import bootstrap_cases, diagnosis_scores, ef_scores
+from seqimaging.evaluation.clinical import balanced_accuracy
 from seqimaging.evaluation.selection import nested
 from seqimaging.medical import ACDC, CineDataset, CineRecord, MnMs, known_classes
 from seqimaging.medical.features import feature_classifier, feature_matrix
@@ -401,7 +401,7 @@ def _diagnosis(cases: Cases, parts: list, *, choose: bool) -> dict:
             cases,
             "diagnosis",
             parts,
-            lambda idx, p: balanced_accuracy_score(cases.labels[idx], p.argmax(axis=1)),
+            lambda idx, p: balanced_accuracy(cases.labels[idx], p.argmax(axis=1)),
         )
         probabilities |= chosen
     predicted = {label: p.argmax(axis=1) for label, p in probabilities.items()}
@@ -415,7 +415,7 @@ def _diagnosis(cases: Cases, parts: list, *, choose: bool) -> dict:
             for label, p in probabilities.items()
         },
         "differences": _differences(
-            predicted, lambda i, p: balanced_accuracy_score(y[i], p[i]), len(y), n_boot, seed
+            predicted, lambda i, p: balanced_accuracy(y[i], p[i]), len(y), n_boot, seed
         ),
         "selection": selection,
         "probabilities": {label: p.tolist() for label, p in probabilities.items()},

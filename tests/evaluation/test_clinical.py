@@ -1,10 +1,13 @@
 """Diagnosis scores against scikit-learn, on a small hand-made case."""
 
+import warnings
+
 import numpy as np
 import pytest
-from sklearn.metrics import balanced_accuracy_score, confusion_matrix
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score
 
 from seqimaging.evaluation import diagnosis_scores
+from seqimaging.evaluation.clinical import accuracy, balanced_accuracy, macro_f1
 
 
 def test_diagnosis_scores_agree_with_scikit_learn():
@@ -18,3 +21,17 @@ def test_diagnosis_scores_agree_with_scikit_learn():
     assert scores["specificity"]["a"][0] == pytest.approx(4 / 5)
     low, high = scores["accuracy"][1:]
     assert low <= scores["accuracy"][0] <= high
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_label_metrics_equal_scikit_learn_on_resamples_missing_classes(seed):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 5, 12)
+    predicted = np.where(rng.random(12) < 0.6, y, rng.integers(0, 6, 12))  # class 5: never true
+    for draw in rng.integers(0, 12, size=(40, 12)):  # resamples miss some classes
+        t, p = y[draw], predicted[draw]
+        assert accuracy(t, p) == pytest.approx(accuracy_score(t, p))
+        assert macro_f1(t, p) == pytest.approx(f1_score(t, p, average="macro", zero_division=0))
+        with warnings.catch_warnings():  # a predicted class missing from t: expected here
+            warnings.simplefilter("ignore")
+            assert balanced_accuracy(t, p) == pytest.approx(balanced_accuracy_score(t, p))
