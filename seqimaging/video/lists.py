@@ -1,6 +1,7 @@
 """The plain-text lists the action datasets ship (one entry per line, fields split by
 spaces), and the base of the datasets whose official splits they are."""
 
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Literal
 
@@ -11,7 +12,7 @@ SPLITS, FOLDS = (1, 2, 3), ("train", "test")
 """The official splits and folds of UCF101 and HMDB51."""
 
 
-class OfficialSplit(VideoDataset):
+class OfficialSplit(VideoDataset, ABC):
     """The clips of one fold of an official split, read from the lists in ``root/lists``.
 
     A subclass names the folder (``lists``), says where to get the dataset
@@ -45,9 +46,9 @@ class OfficialSplit(VideoDataset):
             )
         super().__init__(self.read(root, lists, split, fold), **kwargs)
 
+    @abstractmethod
     def read(self, root: Path, lists: Path, split: int, fold: str) -> list[VideoRecord]:
         """The records of ``fold`` of ``split``; sets ``class_names``."""
-        raise NotImplementedError
 
 
 def list_lines(path: str | Path) -> list[list[str]]:

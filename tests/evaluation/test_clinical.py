@@ -1,4 +1,4 @@
-"""Diagnosis scores against scikit-learn, on a small hand-made case."""
+"""Diagnosis scores and label metrics against scikit-learn, on hand-made and random cases."""
 
 import warnings
 
