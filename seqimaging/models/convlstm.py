@@ -32,6 +32,11 @@ Where the time goes on a CPU, and what is done about it (measured with
   candidate's weights are doubled for the forward so that one sigmoid runs over all four
   gates at once, contiguous in memory (on a channels-last slice of the gates it is 3–6×
   slower).
+- Under bf16 autocast the convolutions run in bf16 and everything pointwise in float32:
+  the gates are copied once per step into float32 (for training, each gate its own
+  contiguous block, :func:`_by_gate`), the cell state stays float32, and the gate
+  gradients are cast back once for the convolution's backward. An op mixing bf16 and
+  float32 runs about 4× slower than either.
 - A single input channel is padded to two: oneDNN's kernel for one input channel is
   about ten times slower than for two.
 """
@@ -48,9 +53,9 @@ State = tuple[Tensor, Tensor]
 _CHANNELS_LAST = torch.channels_last
 
 
-def _tanh_(t: Tensor) -> Tensor:
-    """tanh in place, as 2σ(2x) − 1."""
-    return t.mul_(2).sigmoid_().mul_(2).sub_(1)
+def _tanh(t: Tensor, out: Tensor | None = None) -> Tensor:
+    """tanh of ``t``, as 2σ(2x) − 1, into ``out`` (which may be ``t``) or a new tensor."""
+    return torch.mul(t, 2, out=out).sigmoid_().mul_(2).sub_(1)
 
 
 def _conv_backward(grad: Tensor, inp: Tensor, weight: Tensor, bias: bool, mask) -> tuple:
@@ -88,7 +93,7 @@ class _LayerFunction(torch.autograd.Function):
                 None if t is None else t.to(dtype)
                 for t in (x, weight_ih, weight_hh, bias, peephole)
             )
-            cell = torch.promote_types(dtype, torch.float32)  # bf16 gates, fp32 cell state
+            cell = torch.promote_types(dtype, torch.float32)  # gate math and cell state
             h0, c0 = _layout(h0, dtype), _layout(c0, cell)
             weight = _joint_weight(weight_ih, weight_hh)
             channels = weight.shape[1] - weight_hh.shape[1]
@@ -109,25 +114,27 @@ class _LayerFunction(torch.autograd.Function):
                 device=x.device,
                 memory_format=_CHANNELS_LAST,
             )
+            scratch = torch.empty_like(hs[0], dtype=cell)  # tanh(c) before h is cast
             h, c = h0, c0
             for t in range(steps):
                 inp = _step_input(buffer, x[t], h)
                 pre = F.conv2d(inp, weight[:, : inp.shape[1]], bias, padding=weight.shape[-1] // 2)
-                i, f, o, g = pre.split(n, dim=1)
-                if peephole is None:  # one σ over all gates: on a slice it is 3–6× slower
+                pre = _by_gate(pre, n, cell, blocks=training)
+                i, f, o, g = pre
+                if peephole is None:  # one σ over all four gates
                     pre.sigmoid_()
                     g.mul_(2).sub_(1)
                 else:
                     if c is None:
-                        pre[:, : 2 * n].sigmoid_()
+                        pre[:2].sigmoid_()
                     else:
                         i.addcmul_(peephole[0], c).sigmoid_()
                         f.addcmul_(peephole[1], c).sigmoid_()
-                    _tanh_(g)
-                c = i.to(cell) * g if c is None else torch.mul(f, c).addcmul_(i, g)
+                    _tanh(g, out=g)
+                c = i * g if c is None else torch.mul(f, c).addcmul_(i, g)
                 if peephole is not None:
                     o.addcmul_(peephole[2], c).sigmoid_()
-                h = _tanh_(hs[t].copy_(c)).mul_(o)
+                h = hs[t].copy_(_tanh(c, out=scratch).mul_(o))
                 if training:  # kept for backward; in inference they are freed at once
                     gates.append(pre)
                     cs.append(c)
@@ -162,14 +169,21 @@ class _LayerFunction(torch.autograd.Function):
             device=x.device,
             memory_format=_CHANNELS_LAST,
         )
-        dpre = torch.empty_like(gates[0])  # reused: step t's pre-activation gradients
+        dpre_conv = torch.empty(  # reused: step t's pre-activation gradients …
+            (x.shape[1], 4 * n, *x.shape[3:]),
+            dtype=hs.dtype,
+            device=x.device,
+            memory_format=_CHANNELS_LAST,
+        )
+        dpre = _by_gate(dpre_conv, n, cell)  # … by gate, where the gate math runs
         dh_next = dc_next = None  # gradients reaching h_t and c_t from step t + 1
         for t in reversed(range(steps)):
-            i, f, o, g = gates[t].split(n, dim=1)
-            di, df, do, dg = dpre.split(n, dim=1)
+            i, f, o, g = gates[t]
+            di, df, do, dg = dpre
             c_prev = cs[t - 1] if t > 0 else c0
             dh_out = None if dhs is None else _layout(dhs[t], dhs.dtype)
             dh = dh_out if dh_next is None else dh_next if dh_out is None else dh_next.add_(dh_out)
+            dh = None if dh is None else dh.to(cell)
             dc = dc_next
             if dc_last is not None and last is not None:
                 ends = (last == t).to(dc_last.dtype)[:, None, None, None]
@@ -179,7 +193,7 @@ class _LayerFunction(torch.autograd.Function):
             if dh is None:
                 do.zero_()
             else:
-                tanh_c = _tanh_(cs[t].clone())
+                tanh_c = _tanh(cs[t])
                 torch.mul(dh, tanh_c, out=do).mul_(o)
                 do.addcmul_(do, o, value=-1)  # σ' = σ(1 - σ), without temporaries
                 dc_h = tanh_c.mul_(tanh_c).neg_().add_(1).mul_(o).mul_(dh)
@@ -205,8 +219,9 @@ class _LayerFunction(torch.autograd.Function):
             h_prev = hs[t - 1] if t > 0 else h0
             inp = _step_input(buffer, x[t], h_prev)
             wanted = (dx is not None, True, True)  # the input gradient, with h's, in one call
+            _by_gate(dpre_conv, n, dpre_conv.dtype).copy_(dpre)  # nothing to do in float32
             d_inp, d_w, d_b = _conv_backward(
-                dpre, inp, weight[:, : inp.shape[1]], bias is not None, wanted
+                dpre_conv, inp, weight[:, : inp.shape[1]], bias is not None, wanted
             )
             dweight[:, : inp.shape[1]] += d_w
             if dbias is not None:
@@ -216,7 +231,7 @@ class _LayerFunction(torch.autograd.Function):
                 dh_next = None if h_prev is None else d_inp[:, channels:]
             elif h_prev is not None:  # h's gradient only: the input channels cost nothing
                 dh_next = _conv_backward(
-                    dpre, h_prev, weight[:, channels:], False, (True, False, False)
+                    dpre_conv, h_prev, weight[:, channels:], False, (True, False, False)
                 )[0]
         return (
             dx,
@@ -232,13 +247,15 @@ class _LayerFunction(torch.autograd.Function):
 
 
 def _joint_weight(weight_ih: Tensor, weight_hh: Tensor) -> Tensor:
-    """``[W_ih, 0…, W_hh]`` for one convolution over ``[x_t, 0…, h]``.
+    """``[W_ih, 0…, W_hh]`` for one convolution over ``[x_t, 0…, h]``, channels-last.
 
     A single input channel is padded to two: oneDNN runs one input channel about ten
-    times slower than two.
+    times slower than two. In the layout of the input it convolves, so that oneDNN does
+    not convert it at every call, and its gradients are summed in that layout too.
     """
     pad = max(0, 2 - weight_ih.shape[1])
-    return torch.cat([F.pad(weight_ih, (0, 0, 0, 0, 0, pad)), weight_hh], dim=1)
+    joint = torch.cat([F.pad(weight_ih, (0, 0, 0, 0, 0, pad)), weight_hh], dim=1)
+    return joint.contiguous(memory_format=_CHANNELS_LAST)
 
 
 def _doubled_candidate(t: Tensor | None, n: int) -> Tensor | None:
@@ -250,6 +267,26 @@ def _doubled_candidate(t: Tensor | None, n: int) -> Tensor | None:
     scale = torch.ones(4 * n, dtype=t.dtype, device=t.device)
     scale[3 * n :] = 2
     return t * scale.reshape(-1, *[1] * (t.dim() - 1))
+
+
+def _by_gate(pre: Tensor, n: int, dtype: torch.dtype, blocks: bool = True) -> Tensor:
+    """The channels-last gates ``pre`` ``[B, 4n, Y, X]`` as ``[4, B, n, Y, X]`` of ``dtype``.
+
+    A view where ``pre`` is of ``dtype`` already. Otherwise a copy: with ``blocks``, one in
+    which each gate is a contiguous channels-last block, else ``pre``'s layout (a faster
+    copy, slower gate math: worth it for the forward's few ops, not for the backward's
+    many). Under bf16 the gate math runs in float32 on such a copy: an op mixing bf16 and
+    float32 runs about 4× slower, and one on a channels-last slice of the gates up to 2×
+    slower. In float32 the copy would cost more than the slices do.
+    """
+    gates = pre.unflatten(1, (4, n)).transpose(0, 1)
+    if pre.dtype == dtype:
+        return gates
+    if not blocks:
+        return _by_gate(pre.to(dtype), n, dtype)
+    batch, _, height, width = pre.shape
+    out = torch.empty((4, batch, height, width, n), dtype=dtype, device=pre.device)
+    return out.permute(0, 1, 4, 2, 3).copy_(gates)
 
 
 def _layout(t: Tensor | None, dtype: torch.dtype) -> Tensor | None:
@@ -305,8 +342,9 @@ class ConvLSTMLayer(nn.Module):
         self.kernel_size = kernel_size
         gates = 4 * hidden_channels
         k = (kernel_size, kernel_size)
-        self.weight_ih = nn.Parameter(torch.empty(gates, in_channels, *k))
-        self.weight_hh = nn.Parameter(torch.empty(gates, hidden_channels, *k))
+        cl = _CHANNELS_LAST
+        self.weight_ih = nn.Parameter(torch.empty(gates, in_channels, *k, memory_format=cl))
+        self.weight_hh = nn.Parameter(torch.empty(gates, hidden_channels, *k, memory_format=cl))
         self.bias = nn.Parameter(torch.empty(gates)) if bias else None
         self.peephole = nn.Parameter(torch.empty(3, hidden_channels, 1, 1)) if peephole else None
         self.reset_parameters()

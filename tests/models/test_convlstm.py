@@ -593,8 +593,8 @@ def test_partial_loss_gradients_match_reference(pick):
 @pytest.mark.parametrize("peephole", [True, False])
 @pytest.mark.parametrize("steps", [4, 24])
 def test_bf16_autocast_matches_float32(peephole, steps):
-    """Under autocast the layer computes its convolutions and gates in bf16, keeps the
-    cell state in float32, and returns float32 parameter gradients."""
+    """Under autocast the layer computes its convolutions in bf16 and its gate math and
+    cell state in float32, returns bf16 hidden states and float32 parameter gradients."""
     torch.manual_seed(16)
     model = ConvLSTM(3, [6, 5], peephole=peephole)
     x = torch.randn(2, steps, 3, 6, 6)
