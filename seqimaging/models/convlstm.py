@@ -342,7 +342,7 @@ class ConvLSTMLayer(nn.Module):
         self.kernel_size = kernel_size
         gates = 4 * hidden_channels
         k = (kernel_size, kernel_size)
-        cl = _CHANNELS_LAST
+        cl = _CHANNELS_LAST  # the layout the layer convolves in (see _joint_weight)
         self.weight_ih = nn.Parameter(torch.empty(gates, in_channels, *k, memory_format=cl))
         self.weight_hh = nn.Parameter(torch.empty(gates, hidden_channels, *k, memory_format=cl))
         self.bias = nn.Parameter(torch.empty(gates)) if bias else None
@@ -351,9 +351,14 @@ class ConvLSTMLayer(nn.Module):
 
     def reset_parameters(self) -> None:
         """Uniform in ±1/√fan_in, fan_in over [x, h]: nn.Conv2d's default on torchgeo's layout."""
-        fan_in = (self.in_channels + self.hidden_channels) * self.kernel_size**2
-        for p in self.parameters():
-            nn.init.uniform_(p, -(fan_in**-0.5), fan_in**-0.5)
+        bound = ((self.in_channels + self.hidden_channels) * self.kernel_size**2) ** -0.5
+        with torch.no_grad():
+            for p in self.parameters():  # drawn in index order, whatever p's memory layout
+                p.copy_(
+                    torch.empty_like(p, memory_format=torch.contiguous_format).uniform_(
+                        -bound, bound
+                    )
+                )
 
     def forward(
         self,

@@ -610,3 +610,18 @@ def test_bf16_autocast_matches_float32(peephole, steps):
     for g16, g32 in zip(grads16, grads32, strict=True):
         assert g16.dtype == torch.float32
         torch.testing.assert_close(g16, g32, atol=2e-2, rtol=1e-1)
+
+
+def test_initial_weights_do_not_depend_on_memory_layout():
+    """Weights are kept channels-last, yet drawn in index order: the same seed gives the
+    values ``nn.init.uniform_`` gives on contiguous tensors of the same shapes."""
+    torch.manual_seed(5)
+    model = ConvLSTM(3, [4, 2], kernel_size=3)
+    torch.manual_seed(5)
+    for layer in model.layers:
+        (cell,) = layer
+        bound = ((cell.in_channels + cell.hidden_channels) * 9) ** -0.5
+        for p in cell.parameters():
+            expected = nn.init.uniform_(torch.empty(p.shape), -bound, bound)
+            torch.testing.assert_close(p.detach(), expected, atol=0, rtol=0)
+    assert model.layers[0][0].weight_hh.is_contiguous(memory_format=torch.channels_last)
