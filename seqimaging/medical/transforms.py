@@ -80,7 +80,7 @@ def crop_and_normalise(
         image = transforms.SpatialPad((size, size))(image)
     low, high = percentiles
     image = transforms.ScaleIntensityRangePercentiles(low, high, 0.0, 1.0, clip=True)(image)
-    out = torch.as_tensor(image, dtype=torch.float32)
+    out = _plain(image)
     return out.reshape(t, c, *out.shape[1:])
 
 
@@ -133,6 +133,15 @@ class CineAugmentation:
 
     def __call__(self, sample: dict[str, Any]) -> dict[str, Any]:
         t, c, h, w = sample["frames"].shape
-        out = self.compose(sample["frames"].reshape(t * c, h, w))
-        frames = torch.as_tensor(out, dtype=torch.float32).reshape(t, c, *out.shape[1:])
-        return sample | {"frames": frames}
+        out = _plain(self.compose(sample["frames"].reshape(t * c, h, w)))
+        return sample | {"frames": out.reshape(t, c, *out.shape[1:])}
+
+
+def _plain(image) -> Tensor:
+    """A MONAI transform's output as a plain float32 tensor, without its metadata.
+
+    A ``MetaTensor`` left in a batch makes every op of the model on it, forward and
+    backward, go through its ``__torch_function__``.
+    """
+    utils = require("monai.utils", extra="medical")
+    return utils.convert_to_tensor(image, dtype=torch.float32, track_meta=False)
