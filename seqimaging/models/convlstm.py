@@ -253,9 +253,9 @@ def _joint_weight(weight_ih: Tensor, weight_hh: Tensor) -> Tensor:
     times slower than two. In the layout of the input it convolves, so that oneDNN does
     not convert it at every call, and its gradients are summed in that layout too.
     """
-    pad = max(0, 2 - weight_ih.shape[1])
-    joint = torch.cat([F.pad(weight_ih, (0, 0, 0, 0, 0, pad)), weight_hh], dim=1)
-    return joint.contiguous(memory_format=_CHANNELS_LAST)
+    if weight_ih.shape[1] == 1:
+        weight_ih = F.pad(weight_ih, (0, 0, 0, 0, 0, 1))
+    return torch.cat([weight_ih, weight_hh], dim=1).contiguous(memory_format=_CHANNELS_LAST)
 
 
 def _doubled_candidate(t: Tensor | None, n: int) -> Tensor | None:
