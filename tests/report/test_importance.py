@@ -121,4 +121,6 @@ def test_occlusion_maps_of_a_single_frame_model():
     model = build_model("static_classifier", in_channels=1, num_classes=3, frame=1, stride=2)
     maps = spatial_occlusion(model.eval(), torch.rand(3, 1, 12, 10), grid=4)
     assert maps.shape == (3, 12, 10)
-    assert bool((maps[[0, 2]] == 0).all()) and bool((maps[1] != 0).any())
+    # frames the model never reads score 0, up to the rounding of convolutions whose
+    # kernels the CPU library picks by batch size (AMX ones differ in the last bit)
+    assert float(maps[[0, 2]].abs().max()) < 1e-6 < float(maps[1].abs().max())
