@@ -354,11 +354,8 @@ class ConvLSTMLayer(nn.Module):
         bound = ((self.in_channels + self.hidden_channels) * self.kernel_size**2) ** -0.5
         with torch.no_grad():
             for p in self.parameters():  # drawn in index order, whatever p's memory layout
-                p.copy_(
-                    torch.empty_like(p, memory_format=torch.contiguous_format).uniform_(
-                        -bound, bound
-                    )
-                )
+                values = torch.empty(p.shape, dtype=p.dtype, device=p.device)
+                p.copy_(values.uniform_(-bound, bound))
 
     def forward(
         self,
