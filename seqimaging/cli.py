@@ -6,7 +6,8 @@ names a task and a data module by ``class_path``/``init_args``, as in torchgeo, 
 trained checkpoint to new data; ``seqimaging demo`` trains and reports on embedded data;
 ``seqimaging bench`` runs the benchmarks. ``seqimaging --threads N COMMAND`` sets torch's
 threads (default: ``OMP_NUM_THREADS`` if set, else the cores no other process keeps busy,
-:mod:`seqimaging.threads`).
+:mod:`seqimaging.threads`); every command keeps freed memory for reuse
+(:mod:`seqimaging.allocator`).
 """
 
 import argparse
@@ -15,6 +16,7 @@ import warnings
 from dataclasses import fields
 from pathlib import Path
 
+from seqimaging.allocator import keep_freed_memory
 from seqimaging.errors import SeqImagingError
 from seqimaging.threads import set_threads
 
@@ -239,6 +241,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         threads, words = _leading_threads(parser, words)
         set_threads(threads)
+        keep_freed_memory()
         if words and words[0] in LIGHTNING_COMMANDS:
             from seqimaging.training_cli import run_lightning
 
