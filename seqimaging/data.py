@@ -275,10 +275,20 @@ class InMemory(Dataset):
     Reading and resampling a cine or cutting a window can cost more than a training step;
     this pays it once. ``labels``, ``groups``, ``class_names`` and ``data_settings`` are
     passed through when the dataset has them.
+
+    Args:
+        dataset: a map-style dataset of samples.
+        workers: processes that build the samples side by side (a DataLoader's
+            workers); 0 builds them in this one. The samples, and their order, are the
+            same either way; an error raised for a sample keeps its type and message.
     """
 
-    def __init__(self, dataset: Dataset) -> None:
-        self.samples = [dataset[i] for i in range(len(dataset))]
+    def __init__(self, dataset: Dataset, workers: int = 0) -> None:
+        if workers:
+            loader = DataLoader(dataset, batch_size=None, num_workers=workers, collate_fn=_as_is)
+            self.samples = [_owned(sample) for sample in loader]
+        else:
+            self.samples = [dataset[i] for i in range(len(dataset))]
         for name in ("labels", "groups", "class_names", "data_settings"):
             setattr(self, name, getattr(dataset, name, None))
 
@@ -287,3 +297,13 @@ class InMemory(Dataset):
 
     def __getitem__(self, index: int) -> dict:
         return self.samples[index]
+
+
+def _as_is(sample: dict) -> dict:
+    return sample
+
+
+def _owned(sample: dict) -> dict:
+    """``sample`` with its tensors copied out of the shared memory a worker sent them in
+    (each kept shared tensor would hold a file descriptor open)."""
+    return {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in sample.items()}

@@ -500,3 +500,38 @@ def test_group_folds_partition_the_samples_and_keep_groups_apart():
     for train, test in folds:
         assert not {groups[i] for i in train} & {groups[i] for i in test}
         assert len(train) + len(test) == 30
+
+
+# ----------------------------------------------------------------------- InMemory
+
+
+class _Unreadable(Dataset):
+    """Samples of MovingShapes, but sample 3 cannot be read."""
+
+    def __init__(self, data: Dataset) -> None:
+        self.data = data
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, index: int) -> dict:
+        if index == 3:
+            raise SeqImagingError("patient003.nii.gz: truncated")
+        return self.data[index]
+
+
+def test_in_memory_with_workers_keeps_the_samples_and_their_order():
+    data = MovingShapes(9, group_size=3, seed=4)
+    serial, parallel = seqimaging.data.InMemory(data), seqimaging.data.InMemory(data, workers=2)
+    assert len(parallel) == len(serial) == 9
+    assert parallel.labels == data.labels and parallel.groups == data.groups
+    for a, b in zip(serial.samples, parallel.samples, strict=True):
+        assert a.keys() == b.keys() and a["meta"] == b["meta"]
+        for key, value in a.items():
+            if isinstance(value, torch.Tensor):
+                assert torch.equal(value, b[key]) and not b[key].is_shared()
+
+
+def test_in_memory_worker_error_keeps_its_type_and_message():
+    with pytest.raises(SeqImagingError, match=r"patient003\.nii\.gz: truncated"):
+        seqimaging.data.InMemory(_Unreadable(MovingShapes(6)), workers=2)

@@ -319,6 +319,18 @@ class SequenceTask(LightningModule, ABC):
             "where a value is missing"
         )
 
+    def transfer_batch_to_device(
+        self, batch: Any, device: torch.device, dataloader_idx: int
+    ) -> Any:
+        """Move a batch to ``device``, all but its ``meta``: sample descriptions that no
+        model reads stay on the host, unwalked (walking 16 samples' meta took 60× as long
+        as moving their tensors)."""
+        if not isinstance(batch, dict) or "meta" not in batch:
+            return super().transfer_batch_to_device(batch, device, dataloader_idx)
+        tensors = {k: v for k, v in batch.items() if k != "meta"}
+        moved = super().transfer_batch_to_device(tensors, device, dataloader_idx)
+        return {k: batch[k] if k == "meta" else moved[k] for k in batch}
+
     def on_validation_batch_start(
         self, batch: Any, batch_idx: int, dataloader_idx: int = 0
     ) -> None:

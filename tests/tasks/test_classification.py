@@ -87,3 +87,16 @@ def test_optimisers_and_cosine_schedule(trainer, optimizer):
     assert type(opt).__name__.lower() == optimizer
     assert opt.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)  # cosine ends at 0
     assert fit.lr_scheduler_configs[0].interval == "step"
+
+
+def test_a_batch_moves_to_the_device_but_its_meta_stays_as_it_is():
+    batch = collate([MovingShapes(2, frames=3, size=8)[i] for i in range(2)])
+    task = ClassificationTask(
+        "convlstm_classifier", in_channels=1, num_classes=4, model_kwargs=TINY
+    )
+    moved = task.transfer_batch_to_device(batch, torch.device("meta"), 0)
+    assert list(moved) == list(batch) and moved["meta"] is batch["meta"]
+    tensors = [k for k, v in batch.items() if isinstance(v, torch.Tensor)]
+    assert tensors and all(moved[k].device.type == "meta" for k in tensors)
+    frames = task.transfer_batch_to_device(batch["frames"], torch.device("meta"), 0)
+    assert frames.device.type == "meta"
