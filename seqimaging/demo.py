@@ -60,6 +60,10 @@ FULL = DemoConfig(80, 10, 32, 60, 40, 64, 40)
 QUICK = DemoConfig(30, 8, 24, 30, 40, 64, 20, bootstrap=500)
 CLASSIFIERS = {"ConvLSTM": "convlstm_classifier", "static (ED frame)": "static_classifier"}
 CONTEXT, HORIZON, REGION = 6, 3, 16
+VALIDATE_EVERY = 2
+"""Epochs between validation passes: they draw the training curves, and no number the
+demo reports depends on them (no checkpoint is chosen by them); each took a tenth of
+a ConvLSTM classifier epoch."""
 
 
 def default_cache() -> Path:
@@ -70,8 +74,19 @@ def default_cache() -> Path:
 def _trainer(run: Path, name: str, epochs: int, progress: bool) -> L.Trainer:
     logger = CSVLogger(run / "logs", name=name, version="")
     return quiet_trainer(
-        validate=True, logger=logger, progress=progress, max_epochs=epochs, log_every_n_steps=1
+        validate=True,
+        logger=logger,
+        progress=progress,
+        max_epochs=epochs,
+        log_every_n_steps=1,
+        check_val_every_n_epoch=VALIDATE_EVERY,
     )
+
+
+def _readers() -> int:
+    """Processes that read the phantoms: one per thread torch computes with, none for one."""
+    threads = torch.get_num_threads()
+    return threads if threads > 1 else 0
 
 
 def diagnosis(config: DemoConfig, cache: Path, run: Path, report: Report, seed: int, progress):
@@ -82,7 +97,7 @@ def diagnosis(config: DemoConfig, cache: Path, run: Path, report: Report, seed: 
     name = f"phantoms-{config.patients_per_group}-seed{seed}"
     root = cached_folder(cache / name, lambda d: make_acdc_like(d, config.patients_per_group, seed))
     sampling = CineSampling(slices=3, frames=config.cine_frames, spacing=3.5, size=config.cine_size)
-    data = InMemory(ACDC(root, "training", sampling))
+    data = InMemory(ACDC(root, "training", sampling), workers=_readers())
     split = SequenceDataModule(
         data, batch_size=config.batch_size, val_fraction=0.15, test_fraction=0.3, seed=seed
     )
@@ -158,9 +173,9 @@ def forecasting(config: DemoConfig, cache: Path, run: Path, report: Report, seed
     cube = min_max_scaled(read_stack(folder).sel(band=["reflectance"]).load())
     windows = CubeWindows(cube, CONTEXT, HORIZON, patch=REGION, region=REGION, time_unit="h")
     train, val, test = windows.split(val_fraction=0.15, test_fraction=0.25, seed=seed)
-    loaders = [
+    loaders = [  # own generators: the global random state stays the model's alone
         DataLoader(InMemory(part), batch_size=config.batch_size, shuffle=part is train,
-                   collate_fn=collate)
+                   collate_fn=collate, generator=torch.Generator().manual_seed(seed))
         for part in (train, val, test)
     ]  # fmt: skip
     L.seed_everything(seed, verbose=False)
