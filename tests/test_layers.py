@@ -19,6 +19,7 @@ BASE = {
     "runs",
     "profiling",
     "threads",
+    "allocator",
 }  # plumbing under everything
 CONTRACT = BASE | {"sample", "splits", "transforms"}
 ALLOWED = {  # unit → the units it may import besides itself
@@ -29,6 +30,7 @@ ALLOWED = {  # unit → the units it may import besides itself
     "runs": set(),
     "profiling": set(),
     "threads": set(),
+    "allocator": set(),
     "sample": {"errors"},
     "splits": {"errors"},
     "transforms": {"errors"},
