@@ -62,8 +62,8 @@ CLASSIFIERS = {"ConvLSTM": "convlstm_classifier", "static (ED frame)": "static_c
 CONTEXT, HORIZON, REGION = 6, 3, 16
 VALIDATE_EVERY = 2
 """Epochs between validation passes: they draw the training curves, and no number the
-demo reports depends on them (no checkpoint is chosen by them); each took a tenth of
-a ConvLSTM classifier epoch."""
+demo reports depends on them (no checkpoint is chosen by them); each cost about an
+eighth of a ConvLSTM classifier training epoch."""
 
 
 def default_cache() -> Path:
