@@ -7,8 +7,9 @@ lies free there. A training step frees and allocates the same activations over a
 so each step page-faults them in anew (about 0.3 ms per MB on a 2-core VM). With
 :func:`keep_freed_memory` blocks up to 32 MiB (the most glibc allows) come from the heap,
 and up to 1 GiB of freed heap is kept for reuse: a ConvLSTM classifier training step of
-the demo ran 1.12–1.16× faster, the whole demo 1.02–1.03× (benchmarks/RESULTS.md, "Demo
-wall time"). The process's peak memory is unchanged; it just does not shrink after it.
+the demo ran 1.13–1.19× faster, the whole demo 1.02–1.03× (benchmarks/RESULTS.md, "Demo
+wall time"). That process's peak resident memory rose 4 % (970 to 1,013 MB), and a
+process no longer shrinks after its peak.
 
 The ``seqimaging`` command calls it at its start, beside
 :func:`~seqimaging.threads.set_threads`, unless ``MALLOC_MMAP_THRESHOLD_`` or
