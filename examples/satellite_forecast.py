@@ -20,8 +20,8 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 
+from seqimaging.data import sample_loader
 from seqimaging.geo import CubeWindows, min_max_scaled, read_stack
 from seqimaging.geo.synthetic import make_cloud_series
 from seqimaging.report import REFLECTANCE, forecast_strip_figure, save_figure, save_gif
@@ -40,10 +40,6 @@ def load_cube(root: Path | None, band: str | None, frames: int, size: int, seed:
         band = band or "reflectance"
     cube = read_stack(root)
     return min_max_scaled(cube.sel(band=[band or str(cube.band.values[0])]).load())
-
-
-def loader(windows: CubeWindows, shuffle: bool = False) -> DataLoader:
-    return DataLoader(windows, batch_size=8, shuffle=shuffle, collate_fn=collate)
 
 
 def save_figures(task: ForecastTask, sample: dict, out: Path) -> None:
@@ -83,11 +79,11 @@ def main(
         model_kwargs={"stride": 2, "width": 16, "hidden_channels": 32},
     )
     trainer = quiet_trainer(validate=True, device="cpu", max_epochs=epochs)
-    trainer.fit(task, loader(train, shuffle=True), loader(val))
+    trainer.fit(task, sample_loader(train, 8, shuffle=True, seed=seed), sample_loader(val, 8))
     persistence = ForecastTask("persistence_forecaster", horizon=HORIZON)
     results = {
-        "ConvLSTM": scores_on_test(task, loader(test), trainer),
-        "persistence": scores_on_test(persistence, loader(test), trainer),
+        "ConvLSTM": scores_on_test(task, sample_loader(test, 8), trainer),
+        "persistence": scores_on_test(persistence, sample_loader(test, 8), trainer),
     }
     out.mkdir(parents=True, exist_ok=True)
     save_figures(task, test[most_changing(test)], out)

@@ -27,7 +27,7 @@ from seqimaging.errors import SeqImagingError
 from seqimaging.sample import collate
 from seqimaging.splits import GroupSampler, check_fractions, split_groups
 
-__all__ = ["GroupSampler", "InMemory", "SequenceDataModule", "split_groups"]
+__all__ = ["GroupSampler", "InMemory", "SequenceDataModule", "sample_loader", "split_groups"]
 
 
 def _groups_and_labels(dataset: Dataset) -> tuple[list[Hashable], list[Hashable] | None]:
@@ -267,6 +267,22 @@ class SequenceDataModule(lightning.LightningDataModule):
             persistent_workers=self.num_workers > 0,
             generator=generator or torch.Generator().manual_seed(self.seed),
         )
+
+
+def sample_loader(
+    dataset: Dataset, batch_size: int, *, shuffle: bool = False, seed: int = 0
+) -> DataLoader:
+    """Batches of ``dataset``'s samples (:func:`~seqimaging.sample.collate`) drawn with the
+    loader's own generator, seeded with ``seed``, never the global random state: a
+    validation loader opened between training epochs then leaves the training's batch
+    order, and the model's random draws, as they were."""
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        collate_fn=collate,
+        generator=torch.Generator().manual_seed(seed),
+    )
 
 
 class InMemory(Dataset):

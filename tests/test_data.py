@@ -535,3 +535,18 @@ def test_in_memory_with_workers_keeps_the_samples_and_their_order():
 def test_in_memory_worker_error_keeps_its_type_and_message():
     with pytest.raises(SeqImagingError, match=r"patient003\.nii\.gz: truncated"):
         seqimaging.data.InMemory(_Unreadable(MovingShapes(6)), workers=2)
+
+
+def test_sample_loader_draws_from_its_own_generator_only():
+    data = MovingShapes(12, group_size=1, seed=1)
+    torch.manual_seed(5)
+    before = torch.random.get_rng_state()
+    first = [b["meta"][0]["id"] for b in seqimaging.data.sample_loader(data, 4, shuffle=True)]
+    assert torch.equal(torch.random.get_rng_state(), before)  # the global state untouched
+    again = [b["meta"][0]["id"] for b in seqimaging.data.sample_loader(data, 4, shuffle=True)]
+    other = seqimaging.data.sample_loader(data, 4, shuffle=True, seed=1)
+    assert first == again and first != [b["meta"][0]["id"] for b in other]
+    batch = next(iter(seqimaging.data.sample_loader(data, 4)))
+    assert batch["frames"].shape[0] == 4 and [m["id"] for m in batch["meta"]] == [
+        data[i]["meta"]["id"] for i in range(4)
+    ]
